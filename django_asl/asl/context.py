@@ -1,0 +1,171 @@
+"""The interpreter's view of the outside world, and the per-state evaluation scope.
+
+``Context`` holds what identifies an execution (its id, name, start time, the
+state machine) and the sources of time and randomness. The language core never
+reads the clock or a random generator itself, so a run with a fixed clock and
+fixed generators is repeatable.
+
+``Env`` is what an expression sees while a state runs: the input-independent
+parts (``$$``, the context object, and variables). Compiled paths, intrinsic
+functions and choice rules are called as ``fn(data, env)``.
+"""
+from __future__ import annotations
+
+import random as _random
+import uuid as _uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Return ``moment`` as Step Functions writes timestamps: UTC, milliseconds, ``Z``."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class SystemClock:
+    """Wall-clock time, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class VirtualClock:
+    """A clock that only moves when told to: waits and retry intervals take no real time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance_to(self, moment: datetime) -> None:
+        if moment > self._now:
+            self._now = moment
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+class Context:
+    """Identity of an execution plus its sources of time, UUIDs and randomness.
+
+    Every argument is optional; the defaults make an ad-hoc execution with a
+    random id. Pass ``clock``, ``uuid_factory`` and ``rng`` to make runs repeatable.
+    """
+
+    def __init__(
+        self,
+        *,
+        execution_id: str | None = None,
+        execution_name: str | None = None,
+        state_machine_id: str | None = None,
+        state_machine_name: str | None = None,
+        role_arn: str | None = None,
+        start_time: datetime | None = None,
+        redrive_count: int = 0,
+        redrive_time: datetime | None = None,
+        clock: Any = None,
+        uuid_factory: Callable[[], str] | None = None,
+        rng: _random.Random | None = None,
+    ) -> None:
+        self.clock = clock or VirtualClock()
+        self.uuid_factory = uuid_factory or (lambda: str(_uuid.uuid4()))
+        self.rng = rng or _random.Random()
+        self.execution_name = execution_name or self.uuid_factory()
+        self.state_machine_name = state_machine_name or "StateMachine"
+        self.state_machine_id = state_machine_id or (
+            f"arn:aws:states:local:000000000000:stateMachine:{self.state_machine_name}"
+        )
+        self.execution_id = execution_id or (
+            f"arn:aws:states:local:000000000000:execution:{self.state_machine_name}:{self.execution_name}"
+        )
+        self.role_arn = role_arn or "arn:aws:iam::000000000000:role/django-asl"
+        self.start_time = start_time or self.clock.now()
+        self.redrive_count = redrive_count
+        self.redrive_time = redrive_time
+        self.execution_input: Any = None
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def new_uuid(self) -> str:
+        return self.uuid_factory()
+
+    def random(self) -> float:
+        return self.rng.random()
+
+    def execution_object(self) -> dict:
+        """Return ``$$.Execution``."""
+        execution = {
+            "Id": self.execution_id,
+            "Input": self.execution_input,
+            "Name": self.execution_name,
+            "RoleArn": self.role_arn,
+            "StartTime": format_timestamp(self.start_time),
+            "RedriveCount": self.redrive_count,
+        }
+        if self.redrive_time is not None:
+            execution["RedriveTime"] = format_timestamp(self.redrive_time)
+        return execution
+
+
+class Env:
+    """What expressions see while one state runs: ``$$`` and the variables.
+
+    The context object is built on first use only, because most states never
+    read it.
+    """
+
+    __slots__ = ("context", "state_name", "entered_time", "retry_count", "map_item", "task_token",
+                 "variables", "_object")
+
+    def __init__(
+        self,
+        context: Context,
+        state_name: str = "",
+        *,
+        entered_time: datetime | None = None,
+        retry_count: int = 0,
+        map_item: tuple[int, Any] | None = None,
+        task_token: str | None = None,
+        variables: dict | None = None,
+    ) -> None:
+        self.context = context
+        self.state_name = state_name
+        self.entered_time = entered_time
+        self.retry_count = retry_count
+        self.map_item = map_item
+        self.task_token = task_token
+        self.variables = variables if variables is not None else {}
+        self._object: dict | None = None
+
+    @property
+    def context_object(self) -> dict:
+        """Return ``$$``: Execution, State, StateMachine, and Task or Map where they apply."""
+        if self._object is None:
+            ctx = self.context
+            obj: dict[str, Any] = {
+                "Execution": ctx.execution_object(),
+                "State": {
+                    "EnteredTime": format_timestamp(self.entered_time or ctx.now()),
+                    "Name": self.state_name,
+                    "RetryCount": self.retry_count,
+                },
+                "StateMachine": {"Id": ctx.state_machine_id, "Name": ctx.state_machine_name},
+            }
+            if self.task_token is not None:
+                obj["Task"] = {"Token": self.task_token}
+            if self.map_item is not None:
+                obj["Map"] = {"Item": {"Index": self.map_item[0], "Value": self.map_item[1]}}
+            self._object = obj
+        return self._object
+
+    def now(self) -> datetime:
+        return self.context.now()
+
+    def new_uuid(self) -> str:
+        return self.context.new_uuid()
+
+    def random(self) -> float:
+        return self.context.random()
