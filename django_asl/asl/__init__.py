@@ -1,1 +1,27 @@
-"""The Amazon States Language, in pure Python."""
+"""The Amazon States Language, in pure Python: validate definitions and run them.
+
+    from django_asl import asl
+    asl.validate(definition)                    # -> list[Issue]
+    result = asl.run(definition, {"x": 1}, tasks={"urn:app:charge": charge})
+    result.status, result.output, result.error, result.cause, result.history
+
+Nothing here imports Django.
+"""
+from .context import Context, Env, SystemClock, VirtualClock
+from .definition import StateMachine, parse_definition
+from .errors import AslError, DefinitionError, ErrorName, Issue, StatesError, TaskError
+from .runner import Result, TaskContext, run
+
+
+def validate(definition):
+    """Return the list of issues (errors and warnings) of a definition; never raise."""
+    from .validation import validate as _validate
+
+    return _validate(definition)
+
+
+__all__ = [
+    "AslError", "Context", "DefinitionError", "Env", "ErrorName", "Issue", "Result", "StateMachine",
+    "StatesError", "SystemClock", "TaskContext", "TaskError", "VirtualClock", "parse_definition", "run",
+    "validate",
+]

@@ -12,6 +12,7 @@ functions and choice rules are called as ``fn(data, env)``.
 from __future__ import annotations
 
 import random as _random
+import secrets
 import uuid as _uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -68,10 +69,12 @@ class Context:
         clock: Any = None,
         uuid_factory: Callable[[], str] | None = None,
         rng: _random.Random | None = None,
+        token_factory: Callable[[], str] | None = None,
     ) -> None:
         self.clock = clock or VirtualClock()
         self.uuid_factory = uuid_factory or (lambda: str(_uuid.uuid4()))
         self.rng = rng or _random.Random()
+        self.token_factory = token_factory or (lambda: secrets.token_urlsafe(48))
         self.execution_name = execution_name or self.uuid_factory()
         self.state_machine_name = state_machine_name or "StateMachine"
         self.state_machine_id = state_machine_id or (
@@ -95,6 +98,10 @@ class Context:
     def random(self) -> float:
         return self.rng.random()
 
+    def new_task_token(self) -> str:
+        """Return a new task token: unguessable, from the operating system's generator."""
+        return self.token_factory()
+
     def execution_object(self) -> dict:
         """Return ``$$.Execution``."""
         execution = {
@@ -117,8 +124,8 @@ class Env:
     read it.
     """
 
-    __slots__ = ("context", "state_name", "entered_time", "retry_count", "map_item", "task_token",
-                 "variables", "_object")
+    __slots__ = ("context", "state_name", "entered_time", "entered_event_id", "retry_counts", "map_item",
+                 "task_token", "variables", "_object")
 
     def __init__(
         self,
@@ -126,7 +133,8 @@ class Env:
         state_name: str = "",
         *,
         entered_time: datetime | None = None,
-        retry_count: int = 0,
+        entered_event_id: int = 0,
+        retry_counts: tuple[int, ...] = (),
         map_item: tuple[int, Any] | None = None,
         task_token: str | None = None,
         variables: dict | None = None,
@@ -134,7 +142,8 @@ class Env:
         self.context = context
         self.state_name = state_name
         self.entered_time = entered_time
-        self.retry_count = retry_count
+        self.entered_event_id = entered_event_id
+        self.retry_counts = retry_counts
         self.map_item = map_item
         self.task_token = task_token
         self.variables = variables if variables is not None else {}
@@ -160,6 +169,11 @@ class Env:
                 obj["Map"] = {"Item": {"Index": self.map_item[0], "Value": self.map_item[1]}}
             self._object = obj
         return self._object
+
+    @property
+    def retry_count(self) -> int:
+        """Return ``$$.State.RetryCount``: how often this state has been retried."""
+        return sum(self.retry_counts)
 
     def now(self) -> datetime:
         return self.context.now()

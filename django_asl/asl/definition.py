@@ -1,0 +1,110 @@
+"""Definitions: from a dict, JSON text or YAML text to a tree of typed states.
+
+``parse_definition`` validates first (``validate``) and raises one
+``DefinitionError`` with every issue; a valid definition becomes a
+``StateMachine`` whose states have compiled their paths, templates, intrinsic
+calls and choice rules. The tree is built once per definition and shared by
+every execution that uses it: nothing in it changes while machines run.
+"""
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from typing import Any
+
+from .errors import DefinitionError
+from .states.base import State
+from .states.choice import ChoiceState
+from .states.fail import FailState
+from .states.map import MapState
+from .states.parallel import ParallelState
+from .states.pass_ import PassState
+from .states.succeed import SucceedState
+from .states.task import TaskState
+from .states.wait import WaitState
+
+STATE_TYPES: dict[str, type[State]] = {
+    cls.type: cls
+    for cls in (PassState, TaskState, ChoiceState, WaitState, SucceedState, FailState, ParallelState, MapState)
+}
+
+
+class StateMachine:
+    """A parsed (sub-)machine: ``start_at``, ``states`` by name, and top-level settings.
+
+    Parallel branches and Map item processors are ``StateMachine`` objects too.
+    """
+
+    def __init__(self, raw: dict, *, query_language: str | None = None) -> None:
+        self.raw = raw
+        self.comment = raw.get("Comment")
+        self.start_at: str = raw["StartAt"]
+        self.timeout_seconds: int | None = raw.get("TimeoutSeconds")
+        self.query_language: str = raw.get("QueryLanguage", query_language or "JSONPath")
+        language = self.query_language
+
+        def build(sub: dict) -> StateMachine:
+            return StateMachine(sub, query_language=language)
+
+        self.states: dict[str, State] = {
+            name: STATE_TYPES[state["Type"]](name, state, build) for name, state in raw["States"].items()
+        }
+
+    def __repr__(self) -> str:
+        return f"<StateMachine start_at={self.start_at!r} states={len(self.states)}>"
+
+    def walk(self):
+        """Yield every state of this machine and of its branches and processors."""
+        for state in self.states.values():
+            yield state
+            for sub in getattr(state, "branches", ()):
+                yield from sub.walk()
+            processor = getattr(state, "processor", None)
+            if processor is not None:
+                yield from processor.walk()
+
+
+def _load(definition: Any) -> tuple[Any, list]:
+    """Return the definition as Python data, parsing JSON or YAML text."""
+    if not isinstance(definition, (str, bytes, bytearray)):
+        return definition, []
+    from .loading import load_text
+
+    raw, issues = load_text(definition, "json")
+    if issues:
+        raw_yaml, yaml_issues = load_text(definition, "yaml")
+        if not yaml_issues and isinstance(raw_yaml, dict):
+            return raw_yaml, []
+    return raw, issues
+
+
+_CACHE: OrderedDict[int, tuple[Any, StateMachine]] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def parse_definition(definition: Any) -> StateMachine:
+    """Return the ``StateMachine`` for ``definition`` (a dict, JSON or YAML text, or a StateMachine).
+
+    Raise ``DefinitionError`` listing every issue when it is not valid. The
+    same dict given again (and unchanged) returns the machine built before.
+    """
+    if isinstance(definition, StateMachine):
+        return definition
+    if isinstance(definition, dict):
+        cached = _CACHE.get(id(definition))
+        if cached is not None and cached[0] == definition:
+            _CACHE.move_to_end(id(definition))
+            return cached[1]
+    from .validation import validate
+
+    raw, issues = _load(definition)
+    issues = issues or validate(raw)
+    if any(issue.is_error for issue in issues):
+        raise DefinitionError(issues)
+    snapshot = copy.deepcopy(raw)
+    machine = StateMachine(snapshot)
+    if isinstance(definition, dict):
+        _CACHE[id(definition)] = (snapshot, machine)
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return machine

@@ -1,0 +1,196 @@
+"""What every state shares: input and output processing, Retry and Catch, transitions.
+
+Spec, "Input and Output Processing": the state's raw input is filtered by
+``InputPath``, reshaped by ``Parameters``; the state's result is reshaped by
+``ResultSelector``, placed into the *raw input* at ``ResultPath``, and the
+whole is filtered by ``OutputPath``. A ``null`` InputPath or OutputPath gives
+``{}``; a ``null`` ResultPath discards the result and passes the raw input on.
+"""
+from __future__ import annotations
+
+import abc
+import json
+from typing import Any, ClassVar
+
+from ..errors import ErrorName, StatesError
+from ..outcomes import Fail, Next, Outcome, Retry, Succeed
+from ..paths import PathNotFound, compile_path, to_json
+from ..retry import Catcher, Retrier, decide_retry, find_catcher
+from ..templates import compile_template
+
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+# Errors that AWS reports with the state's name and entered-event id in front of the cause.
+PREFIXED_ERRORS = frozenset({ErrorName.RUNTIME, ErrorName.QUERY_EVALUATION_ERROR, ErrorName.INTRINSIC_FAILURE})
+
+_ABSENT = object()
+
+
+def state_cause(env: Any, cause: str) -> str:
+    """Return ``cause`` prefixed the way AWS reports errors raised while a state runs."""
+    return (f"An error occurred while executing the state '{env.state_name}' "
+            f"(entered at the event id #{env.entered_event_id}). {cause}")
+
+
+def payload_size(value: Any) -> int:
+    """Return the size in bytes of ``value`` as UTF-8 JSON text."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(text) * 4 <= MAX_PAYLOAD_BYTES:
+        return len(text)  # cannot exceed the limit whatever the characters
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_result_size(value: Any, who: str) -> None:
+    """Raise ``States.DataLimitExceeded`` when a result exceeds 256 KiB."""
+    if isinstance(value, (dict, list, str)) and payload_size(value) > MAX_PAYLOAD_BYTES:
+        raise StatesError(
+            ErrorName.DATA_LIMIT_EXCEEDED,
+            f"The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit.",
+        )
+
+
+class FilterPath:
+    """A compiled ``InputPath`` or ``OutputPath``: absent keeps everything, ``null`` gives ``{}``."""
+
+    __slots__ = ("path", "is_null")
+
+    def __init__(self, raw: Any) -> None:
+        self.is_null = raw is None
+        self.path = None if raw is _ABSENT or raw is None or raw == "$" else compile_path(raw)
+
+    def apply(self, data: Any, env: Any) -> Any:
+        if self.path is None:
+            return {} if self.is_null else data
+        try:
+            return self.path.resolve(data, env)
+        except PathNotFound as exc:
+            raise StatesError(ErrorName.RUNTIME, str(exc)) from None
+
+
+class ResultPath:
+    """A compiled ``ResultPath``: where a result goes in the state's raw input.
+
+    Absent or ``$``: the result becomes the output. ``null``: the result is
+    discarded and the raw input is the output. Otherwise the result is placed
+    at the path, creating objects along it as needed, without changing the
+    input itself (the parts on the path are copied).
+    """
+
+    __slots__ = ("expr", "keys", "discard")
+
+    def __init__(self, raw: Any) -> None:
+        self.discard = raw is None
+        self.expr = "$" if raw is _ABSENT or raw is None else raw
+        self.keys = () if raw is _ABSENT or raw is None else compile_path(raw).keys
+
+    def apply(self, data: Any, result: Any) -> Any:
+        if self.discard:
+            return data
+        keys = self.keys
+        if not keys:
+            return result
+        return self._place(data, 0, result)
+
+    def _place(self, data: Any, position: int, result: Any) -> Any:
+        key = self.keys[position]
+        last = position == len(self.keys) - 1
+        if isinstance(data, dict) and isinstance(key, str):
+            copy = dict(data)
+            copy[key] = result if last else self._place(data.get(key, {}), position + 1, result)
+            return copy
+        if isinstance(data, list) and isinstance(key, int) and -len(data) <= key < len(data):
+            copy = list(data)
+            copy[key] = result if last else self._place(data[key], position + 1, result)
+            return copy
+        raise StatesError(
+            ErrorName.RESULT_PATH_MATCH_FAILURE,
+            f"Unable to apply ResultPath '{self.expr}' to input '{to_json(data)}'",
+        )
+
+
+class State(abc.ABC):
+    """Base of every state type: the fields common to all, and the shared steps."""
+
+    type: ClassVar[str] = ""
+    entered_event: ClassVar[str] = ""
+    exited_event: ClassVar[str] = ""
+
+    def __init__(self, name: str, raw: dict, build_machine: Any) -> None:
+        self.name = name
+        self.raw = raw
+        self.comment = raw.get("Comment")
+        self.next = raw.get("Next")
+        self.end = bool(raw.get("End", False))
+        self.input_path = FilterPath(raw.get("InputPath", _ABSENT))
+        self.output_path = FilterPath(raw.get("OutputPath", _ABSENT))
+        self.result_path = ResultPath(raw.get("ResultPath", _ABSENT))
+        self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
+        self.result_selector = compile_template(raw["ResultSelector"]) if "ResultSelector" in raw else None
+        self.retriers = tuple(Retrier.from_dict(r) for r in raw.get("Retry", ()))
+        self.catchers = tuple(
+            Catcher(tuple(c["ErrorEquals"]), c["Next"], ResultPath(c.get("ResultPath", _ABSENT)))
+            for c in raw.get("Catch", ())
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    # -- the step -------------------------------------------------------------------
+
+    def step(self, data: Any, env: Any) -> Outcome:
+        """Run the state on its raw input ``data`` and return what happens next."""
+        try:
+            return self._step(data, env)
+        except StatesError as exc:
+            return self.on_error(data, exc.name, exc.cause, env)
+
+    @abc.abstractmethod
+    def _step(self, data: Any, env: Any) -> Outcome:
+        """Run the state's own work; errors raised as ``StatesError`` go to ``on_error``."""
+
+    def transition(self, output: Any) -> Next | Succeed:
+        """Return the outcome of leaving the state normally with ``output``."""
+        if self.end or self.next is None:
+            return Succeed(output)
+        return Next(self.next, output)
+
+    def finish(self, data: Any, result: Any, env: Any) -> Outcome:
+        """Apply ResultSelector, ResultPath and OutputPath to ``result`` and leave the state."""
+        if self.result_selector is not None:
+            result = self.result_selector(result, env)
+        output = self.result_path.apply(data, result)
+        return self.transition(self.output_path.apply(output, env))
+
+    def effective_input(self, data: Any, env: Any) -> Any:
+        """Apply InputPath and Parameters to the raw input."""
+        value = self.input_path.apply(data, env)
+        if self.parameters is not None:
+            value = self.parameters(value, env)
+        return value
+
+    # -- failures -------------------------------------------------------------------
+
+    def on_error(self, data: Any, error: str | None, cause: str | None, env: Any, *, from_task: bool = False) -> Outcome:
+        """Decide what follows an error: a retry, a catcher's Next, or failure.
+
+        ``data`` is the state's raw input: a Catcher puts the error output
+        ``{"Error": ..., "Cause": ...}`` into it at the Catcher's ResultPath.
+        """
+        if error in PREFIXED_ERRORS and cause is not None and not cause.startswith("An error occurred while"):
+            cause = state_cause(env, cause)
+        if error is None:
+            return Fail(error, cause)
+        if self.retriers:
+            decision = decide_retry(self.retriers, env.retry_counts, error, env, from_task=from_task)
+            if decision is not None:
+                return Retry(decision.delay, decision.retry_counts, error, cause)
+        if self.catchers:
+            catcher = find_catcher(self.catchers, error, from_task=from_task)
+            if catcher is not None:
+                error_output = {"Error": error, "Cause": cause if cause is not None else ""}
+                try:
+                    output = catcher.result_path.apply(data, error_output)
+                except StatesError as exc:
+                    return Fail(exc.name, exc.cause)
+                return Next(catcher.next, output)
+        return Fail(error, cause)

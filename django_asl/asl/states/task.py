@@ -1,0 +1,83 @@
+"""The Task state: hands work to a handler and waits for its result."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ErrorName, StatesError
+from ..outcomes import InvokeTask, Outcome
+from ..paths import PathNotFound, compile_path, to_json
+from .base import State, check_result_size
+
+# Spec, "Task State": "TimeoutSeconds ... If not provided, the default value is 99999999."
+DEFAULT_TIMEOUT_SECONDS = 99_999_999
+WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
+
+
+def is_lambda_function(resource: str) -> bool:
+    """Return whether ``resource`` names a Lambda function directly (its events are LambdaFunction*)."""
+    return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
+
+
+class TaskState(State):
+    """Spec, "Task State": the effective input goes to the Resource; its result goes
+    through ResultSelector, ResultPath and OutputPath.
+
+    ``step`` returns ``InvokeTask``; the driver calls the handler and then
+    ``complete`` with the result or ``fail_task`` with the error.
+    TimeoutSeconds/TimeoutSecondsPath and HeartbeatSeconds/HeartbeatSecondsPath
+    are resolved here and enforced by the driver.
+    """
+
+    type = "Task"
+    entered_event = "TaskStateEntered"
+    exited_event = "TaskStateExited"
+
+    def __init__(self, name: str, raw: dict, build_machine: Any) -> None:
+        super().__init__(name, raw, build_machine)
+        self.resource = raw.get("Resource", "")
+        self.wait_for_token = self.resource.endswith(WAIT_FOR_TASK_TOKEN)
+        self.lambda_function = is_lambda_function(self.resource)
+        self.timeout_seconds = raw.get("TimeoutSeconds")
+        self.heartbeat_seconds = raw.get("HeartbeatSeconds")
+        self.timeout_path = compile_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
+        self.heartbeat_path = compile_path(raw["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in raw else None
+        self.credentials = raw.get("Credentials")
+
+    def _step(self, data: Any, env: Any) -> Outcome:
+        if self.wait_for_token and env.task_token is None:
+            env.task_token = env.context.new_task_token()
+        payload = self.effective_input(data, env)
+        return InvokeTask(
+            self.resource,
+            payload,
+            self._limit("TimeoutSecondsPath", self.timeout_path, data, env) or self.timeout_seconds,
+            self._limit("HeartbeatSecondsPath", self.heartbeat_path, data, env) or self.heartbeat_seconds,
+            self.wait_for_token,
+            self.credentials,
+        )
+
+    def _limit(self, field: str, path: Any, data: Any, env: Any) -> int | None:
+        if path is None:
+            return None
+        value_source = self.input_path.apply(data, env)
+        try:
+            value = path.resolve(value_source, env)
+        except PathNotFound as exc:
+            raise StatesError(ErrorName.RUNTIME, str(exc)) from None
+        if type(value) is not int or value <= 0:
+            raise StatesError(ErrorName.RUNTIME,
+                              f"The {field} field refers to value \"{to_json(value)}\" which is not a valid "
+                              f"positive integer: {path.expr}")
+        return value
+
+    def complete(self, data: Any, result: Any, env: Any) -> Outcome:
+        """Finish the state with the handler's ``result``."""
+        try:
+            check_result_size(result, self.resource)
+            return self.finish(data, result, env)
+        except StatesError as exc:
+            return self.on_error(data, exc.name, exc.cause, env, from_task=exc.name == ErrorName.DATA_LIMIT_EXCEEDED)
+
+    def fail_task(self, data: Any, error: str, cause: str | None, env: Any) -> Outcome:
+        """Finish the state after the handler failed with ``error`` and ``cause``."""
+        return self.on_error(data, error, cause, env, from_task=True)
