@@ -36,10 +36,19 @@ class Result:
     output: Any = None
     error: str | None = None
     cause: str | None = None
-    history: list = field(default_factory=list)
+    history_log: Any = None
     execution_id: str = ""
     start_date: datetime | None = None
     stop_date: datetime | None = None
+
+    @property
+    def history(self) -> list[dict]:
+        """Return the history events, oldest first."""
+        if self.history_log is None:
+            return []
+        if not isinstance(self.history_log, list):
+            self.history_log = self.history_log.events
+        return self.history_log
 
     def as_dict(self) -> dict:
         return {"execution_id": self.execution_id, "status": self.status, "output": self.output,
@@ -53,15 +62,35 @@ class TaskContext:
     differs between attempts: delivery is at-least-once.
     """
 
+    __slots__ = ("resource", "attempt", "_env", "_on_heartbeat")
+
     def __init__(self, env: Env, resource: str, attempt: int, on_heartbeat: Callable[[], None] | None = None) -> None:
         self.resource = resource
-        self.state_name = env.state_name
-        self.execution_id = env.context.execution_id
         self.attempt = attempt
-        self.task_token = env.task_token
-        self.context_object = env.context_object
-        self.idempotency_key = f"{self.execution_id}/{env.state_name}/{env.entered_event_id}/{attempt}"
+        self._env = env
         self._on_heartbeat = on_heartbeat
+
+    @property
+    def state_name(self) -> str:
+        return self._env.state_name
+
+    @property
+    def execution_id(self) -> str:
+        return self._env.context.execution_id
+
+    @property
+    def task_token(self) -> str | None:
+        return self._env.task_token
+
+    @property
+    def context_object(self) -> dict:
+        """Return ``$$`` as the state sees it."""
+        return self._env.context_object
+
+    @property
+    def idempotency_key(self) -> str:
+        env = self._env
+        return f"{env.context.execution_id}/{env.state_name}/{env.entered_event_id}/{self.attempt}"
 
     def heartbeat(self) -> None:
         """Tell the runner the task is still alive (resets ``HeartbeatSeconds``)."""
@@ -70,12 +99,16 @@ class TaskContext:
 
 
 class History:
-    """Numbered events, recorded (or only counted) as the execution runs."""
+    """Numbered events, recorded (or only counted) as the execution runs.
 
-    __slots__ = ("events", "record", "last_id", "clock")
+    Events are kept as tuples while the machine runs and become dicts
+    (``{"id", "type", "timestamp", "details"}``) only when ``events`` is read.
+    """
+
+    __slots__ = ("_records", "record", "last_id", "clock")
 
     def __init__(self, clock: Any, record: bool) -> None:
-        self.events: list[dict] = []
+        self._records: list[tuple] = []
         self.record = record
         self.last_id = 0
         self.clock = clock
@@ -83,9 +116,13 @@ class History:
     def add(self, event_type: str, details: dict | None = None) -> int:
         self.last_id += 1
         if self.record:
-            self.events.append({"id": self.last_id, "type": event_type, "timestamp": self.clock.now(),
-                                "details": details or {}})
+            self._records.append((self.last_id, event_type, self.clock.now(), details))
         return self.last_id
+
+    @property
+    def events(self) -> list[dict]:
+        return [{"id": event_id, "type": event_type, "timestamp": moment, "details": details or {}}
+                for event_id, event_type, moment, details in self._records]
 
 
 class ExecutionTimedOut(Exception):
@@ -328,12 +365,12 @@ def run(
         end = runner.run_machine(machine, input)
     except ExecutionTimedOut:
         history.add("ExecutionTimedOut", {"error": ErrorName.TIMEOUT})
-        return Result("TIMED_OUT", None, ErrorName.TIMEOUT, None, history.events, context.execution_id,
+        return Result("TIMED_OUT", None, ErrorName.TIMEOUT, None, history, context.execution_id,
                       context.start_time, context.now())
     if type(end) is Succeed:
         history.add("ExecutionSucceeded", {"output": end.output})
-        return Result("SUCCEEDED", end.output, None, None, history.events, context.execution_id,
+        return Result("SUCCEEDED", end.output, None, None, history, context.execution_id,
                       context.start_time, context.now())
     history.add("ExecutionFailed", {"error": end.error, "cause": end.cause})
-    return Result("FAILED", None, end.error, end.cause, history.events, context.execution_id,
+    return Result("FAILED", None, end.error, end.cause, history, context.execution_id,
                   context.start_time, context.now())

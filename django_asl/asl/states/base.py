@@ -32,17 +32,27 @@ def state_cause(env: Any, cause: str) -> str:
             f"(entered at the event id #{env.entered_event_id}). {cause}")
 
 
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def payload_size(value: Any) -> int:
-    """Return the size in bytes of ``value`` as UTF-8 JSON text."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    if len(text) * 4 <= MAX_PAYLOAD_BYTES:
-        return len(text)  # cannot exceed the limit whatever the characters
-    return len(text.encode("utf-8", "surrogatepass"))
+    """Return the size in bytes of ``value`` as compact UTF-8 JSON text."""
+    return len(_compact(value).encode("utf-8", "surrogatepass"))
+
+
+def within_payload_limit(value: Any) -> bool:
+    """Return whether ``value`` fits in 256 KiB of JSON.
+
+    ``json.dumps`` with its defaults is the fastest encoder and gives an upper
+    bound (``\\uXXXX`` escapes and spaced separators are never shorter than
+    compact UTF-8), so the exact size is only computed for large values.
+    """
+    return len(json.dumps(value)) <= MAX_PAYLOAD_BYTES or payload_size(value) <= MAX_PAYLOAD_BYTES
 
 
 def check_result_size(value: Any, who: str) -> None:
     """Raise ``States.DataLimitExceeded`` when a result exceeds 256 KiB."""
-    if isinstance(value, (dict, list, str)) and payload_size(value) > MAX_PAYLOAD_BYTES:
+    if isinstance(value, (dict, list, str)) and not within_payload_limit(value):
         raise StatesError(
             ErrorName.DATA_LIMIT_EXCEEDED,
             f"The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit.",
