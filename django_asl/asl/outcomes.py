@@ -2,48 +2,43 @@
 
 The in-memory runner and the durable engine both drive states by calling
 ``step`` and acting on these values; the language core never sleeps, calls a
-handler or starts a branch itself.
+handler or starts a branch itself. They are named tuples because one is made
+on every transition and tuples are the cheapest immutable values to build.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Next:
+class Next(NamedTuple):
     """Go to state ``state`` with ``output`` as its input."""
 
     state: str
     output: Any
 
 
-@dataclass(frozen=True, slots=True)
-class Succeed:
+class Succeed(NamedTuple):
     """The (sub-)machine ends here with ``output``."""
 
     output: Any
 
 
-@dataclass(frozen=True, slots=True)
-class Fail:
+class Fail(NamedTuple):
     """The (sub-)machine fails with ``error`` and ``cause``; nothing caught it."""
 
     error: str | None
     cause: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Wait:
+class Wait(NamedTuple):
     """Hold until ``until``, then take ``then`` (a ``Next`` or a ``Succeed``)."""
 
     until: datetime
     then: Next | Succeed
 
 
-@dataclass(frozen=True, slots=True)
-class Retry:
+class Retry(NamedTuple):
     """Run the state again with the same input after ``delay`` seconds."""
 
     delay: float
@@ -52,8 +47,7 @@ class Retry:
     cause: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class InvokeTask:
+class InvokeTask(NamedTuple):
     """Call the handler registered for ``resource`` with ``payload``.
 
     ``timeout_seconds`` and ``heartbeat_seconds`` are the limits the driver
@@ -68,16 +62,14 @@ class InvokeTask:
     credentials: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class ForkBranches:
+class ForkBranches(NamedTuple):
     """Run each branch of a Parallel state with ``input``; the results come back in order."""
 
     branches: tuple
     input: Any
 
 
-@dataclass(frozen=True, slots=True)
-class ForkItems:
+class ForkItems(NamedTuple):
     """Run a Map state's item processor once per item.
 
     ``items`` is a list of iteration inputs (after ItemSelector), in order.

@@ -212,29 +212,29 @@ class _Runner:
     # -- tasks ----------------------------------------------------------------------
 
     def invoke(self, state: Any, data: Any, env: Env, call: InvokeTask, attempt: int):
-        prefix = "LambdaFunction" if state.lambda_function else "Task"
+        scheduled, started, succeeded, failed, timed_out = state.events
         add = self.history.add
-        add(f"{prefix}Scheduled", {"resource": call.resource, "parameters": call.payload,
-                                   "timeout_seconds": call.timeout_seconds})
-        add(f"{prefix}Started", {"resource": call.resource})
+        add(scheduled, {"resource": call.resource, "parameters": call.payload,
+                        "timeout_seconds": call.timeout_seconds})
+        add(started, {"resource": call.resource})
         handler = self.tasks.get(call.resource)
         if handler is None:
             error, cause = ErrorName.RUNTIME, f"No handler is registered for the resource '{call.resource}'."
-            add(f"{prefix}Failed", {"error": error, "cause": cause})
+            add(failed, {"error": error, "cause": cause})
             return state.on_error(data, error, cause, env)
         try:
-            result = self.call_handler(handler, call, TaskContext(env, call.resource, attempt, None))
+            result = self.call_handler(handler, call, TaskContext(env, call.resource, attempt))
         except StatesError as exc:  # timeouts
-            add(f"{prefix}TimedOut", {"error": exc.name, "cause": exc.cause})
+            add(timed_out, {"error": exc.name, "cause": exc.cause})
             return state.fail_task(data, exc.name, exc.cause, env)
         except TaskError as exc:
-            add(f"{prefix}Failed", {"error": exc.error, "cause": exc.cause})
+            add(failed, {"error": exc.error, "cause": exc.cause})
             return state.fail_task(data, exc.error, exc.cause, env)
         except Exception as exc:  # a handler's own exception: named after its class, as Lambda does
             error, cause = type(exc).__name__, str(exc)
-            add(f"{prefix}Failed", {"error": error, "cause": cause})
+            add(failed, {"error": error, "cause": cause})
             return state.fail_task(data, error, cause, env)
-        add(f"{prefix}Succeeded", {"output": result})
+        add(succeeded, {"output": result})
         return state.complete(data, result, env)
 
     def call_handler(self, handler: Callable, call: InvokeTask, task_context: TaskContext) -> Any:

@@ -37,6 +37,9 @@ class TaskState(State):
         self.resource = raw.get("Resource", "")
         self.wait_for_token = self.resource.endswith(WAIT_FOR_TASK_TOKEN)
         self.lambda_function = is_lambda_function(self.resource)
+        prefix = "LambdaFunction" if self.lambda_function else "Task"
+        # History event names for this task: Scheduled, Started, Succeeded, Failed, TimedOut.
+        self.events = tuple(prefix + suffix for suffix in ("Scheduled", "Started", "Succeeded", "Failed", "TimedOut"))
         self.timeout_seconds = raw.get("TimeoutSeconds")
         self.heartbeat_seconds = raw.get("HeartbeatSeconds")
         self.timeout_path = compile_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
