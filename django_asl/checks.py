@@ -1,0 +1,85 @@
+"""System checks on the shape of the ``DJANGO_ASL`` setting.
+
+Ids are stable and never reused (STYLE.md): ``django_asl.E001`` … for errors,
+``django_asl.W001`` … for warnings.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+from .conf import DEFAULTS, SETTING_NAME
+
+# RFC 3986, section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ":".
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_DOTTED_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+
+
+def _label(*keys: str) -> str:
+    return SETTING_NAME + "".join(f"[{key!r}]" for key in keys)
+
+
+def _must_be(label: str, what: str, *, hint: str, id: str) -> Error:
+    return Error(f"The value of '{label}' must be {what}.", hint=hint, obj=None, id=id)
+
+
+@register("django_asl")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
+    """Return the problems with ``settings.DJANGO_ASL``, every one of them."""
+    if not hasattr(settings, SETTING_NAME):
+        return []
+    value = getattr(settings, SETTING_NAME)
+    if not isinstance(value, dict):
+        return [_must_be(
+            SETTING_NAME, "a dict",
+            hint="Set DJANGO_ASL to a dict such as {'TASKS': {...}}, or remove it to use the defaults.",
+            id="django_asl.E001",
+        )]
+    problems: list[Error | Warning] = []
+    problems.extend(_check_tasks(value))
+    problems.extend(_check_max_payload_bytes(value))
+    for key in value:
+        if key not in DEFAULTS:
+            problems.append(Warning(
+                f"'{_label(str(key))}' is not a django-asl setting and is ignored.",
+                hint=f"The settings are: {', '.join(sorted(DEFAULTS))}.",
+                obj=None,
+                id="django_asl.W001",
+            ))
+    return problems
+
+
+def _check_tasks(value: dict) -> list[Error]:
+    if "TASKS" not in value:
+        return []
+    tasks = value["TASKS"]
+    hint = "Map each Task resource URI to the dotted path of a callable, e.g. {'urn:django-asl:orders.validate': 'shop.tasks.validate_order'}."
+    if not isinstance(tasks, dict):
+        return [_must_be(_label("TASKS"), "a dict", hint=hint, id="django_asl.E002")]
+    problems = []
+    for resource, target in tasks.items():
+        if not isinstance(resource, str) or not _URI.match(resource):
+            problems.append(Error(
+                f"The key {resource!r} of '{_label('TASKS')}' must be a URI.",
+                hint="A Task's Resource is a URI, such as 'arn:aws:lambda:eu-west-1:000000000000:function:name' or 'urn:django-asl:name'.",
+                obj=None,
+                id="django_asl.E003",
+            ))
+        elif not isinstance(target, str) or not _DOTTED_PATH.match(target):
+            problems.append(_must_be(_label("TASKS", resource), "a dotted path to a callable", hint=hint,
+                                     id="django_asl.E004"))
+    return problems
+
+
+def _check_max_payload_bytes(value: dict) -> list[Error]:
+    limit = value.get("MAX_PAYLOAD_BYTES", DEFAULTS["MAX_PAYLOAD_BYTES"])
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+        return [_must_be(
+            _label("MAX_PAYLOAD_BYTES"), "a positive integer",
+            hint="AWS Step Functions allows 262144 bytes (256 KiB).",
+            id="django_asl.E005",
+        )]
+    return []

@@ -1,0 +1,1 @@
+"""An example Django project that uses django-asl: an order-processing workflow."""
