@@ -11,13 +11,7 @@ from .context import Context, Env, SystemClock, VirtualClock
 from .definition import StateMachine, parse_definition
 from .errors import AslError, DefinitionError, ErrorName, Issue, StatesError, TaskError
 from .runner import Result, TaskContext, run
-
-
-def validate(definition):
-    """Return the list of issues (errors and warnings) of a definition; never raise."""
-    from .validation import validate as _validate
-
-    return _validate(definition)
+from .validation import validate
 
 
 __all__ = [

@@ -16,6 +16,7 @@ import sys
 from typing import Any, Callable
 
 from .context import Context, SystemClock
+from .definition import parse_definition
 from .errors import DefinitionError
 from .runner import run
 from .validation import validate
@@ -58,10 +59,15 @@ def _handler(spec: str) -> tuple[str, Callable]:
     return resource, handler
 
 
+def _format(path: str) -> str:
+    """Return the definition format of a file: YAML by extension, else JSON."""
+    return "yaml" if path.lower().endswith((".yaml", ".yml")) else "json"
+
+
 def command_validate(args: argparse.Namespace) -> int:
     failed = False
     for path in args.files:
-        issues = validate(_read(path))
+        issues = validate(_read(path), format=_format(path))
         if len(args.files) > 1 and issues:
             print(f"{path}:")
         for issue in issues:
@@ -80,7 +86,8 @@ def command_run(args: argparse.Namespace) -> int:
     tasks = dict(_handler(spec) for spec in args.task)
     context = Context(clock=SystemClock()) if args.real_time else None
     try:
-        result = run(definition, execution_input, tasks=tasks, context=context, real_time=args.real_time)
+        machine = parse_definition(definition, format=_format(args.file))
+        result = run(machine, execution_input, tasks=tasks, context=context, real_time=args.real_time)
     except DefinitionError as exc:
         for issue in exc.issues:
             if issue.is_error:

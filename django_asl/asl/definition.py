@@ -8,11 +8,9 @@ every execution that uses it: nothing in it changes while machines run.
 """
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from typing import Any
 
-from .errors import DefinitionError
 from .states.base import State
 from .states.choice import ChoiceState
 from .states.fail import FailState
@@ -69,29 +67,23 @@ class StateMachine:
                 yield from processor.walk()
 
 
-def _load(definition: Any) -> tuple[Any, list]:
-    """Return the definition as Python data, parsing JSON or YAML text."""
-    if not isinstance(definition, (str, bytes, bytearray)):
-        return definition, []
-    from .loading import load_text
-
-    raw, issues = load_text(definition, "json")
-    if issues:
-        raw_yaml, yaml_issues = load_text(definition, "yaml")
-        if not yaml_issues and isinstance(raw_yaml, dict):
-            return raw_yaml, []
-    return raw, issues
-
-
 _CACHE: OrderedDict[int, tuple[Any, StateMachine]] = OrderedDict()
 _CACHE_SIZE = 64
 
 
-def parse_definition(definition: Any) -> StateMachine:
+def text_format(text: str | bytes) -> str:
+    """Return ``"json"`` for text that opens with ``{``, else ``"yaml"``."""
+    head = text.lstrip()[:1] if isinstance(text, str) else bytes(text).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "json" if head in ("{", b"{") else "yaml"
+
+
+def parse_definition(definition: Any, *, format: str | None = None) -> StateMachine:
     """Return the ``StateMachine`` for ``definition`` (a dict, JSON or YAML text, or a StateMachine).
 
-    Raise ``DefinitionError`` listing every issue when it is not valid. The
-    same dict given again (and unchanged) returns the machine built before.
+    Text is read as JSON when it opens with ``{`` and as YAML otherwise, unless
+    ``format`` ("json" or "yaml") says. Raise ``DefinitionError`` listing every
+    issue when it is not valid. The same dict given again (and unchanged)
+    returns the machine built before.
     """
     if isinstance(definition, StateMachine):
         return definition
@@ -100,13 +92,11 @@ def parse_definition(definition: Any) -> StateMachine:
         if cached is not None and cached[0] == definition:
             _CACHE.move_to_end(id(definition))
             return cached[1]
-    from .validation import validate
+    from .validation import load_definition
 
-    raw, issues = _load(definition)
-    issues = issues or validate(raw)
-    if any(issue.is_error for issue in issues):
-        raise DefinitionError(issues)
-    snapshot = copy.deepcopy(raw)
+    if format is None and isinstance(definition, (str, bytes, bytearray)):
+        format = text_format(definition)
+    snapshot = load_definition(definition, format=format or "json")
     machine = StateMachine(snapshot)
     if isinstance(definition, dict):
         _CACHE[id(definition)] = (snapshot, machine)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -28,8 +29,13 @@ from .errors import AslError
 
 INPUT, CONTEXT, VARIABLE = "input", "context", "variable"
 
-# One step of a simple path: `.name`, `['name']` or `[n]`.
-_STEP = re.compile(r"""\.([^.\[\]\s'"()*?@,:<>=!&|]+)|\['((?:[^'\\]|\\.)*)'\]|\[(-?\d+)\]""")
+# One step of a simple path: `.name` (a backslash escapes the next character),
+# `['name']`, `["name"]`, `[n]`, or the script expression `[(@.length-n)]`.
+_STEP = re.compile(
+    r"""\.((?:[^.\[\]\s'"()*?@,:\\]|\\.)+)"""
+    r"""|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]"""
+    r"""|\[(-?\d+)\]|\[\(@\.length\s*-\s*(\d+)\)\]"""
+)
 _VARIABLE_NAME = re.compile(r"\$([^\W\d]\w*)", re.UNICODE)
 _MAX_PATH_LENGTH = 10_000
 
@@ -76,10 +82,12 @@ def _java_type(value: Any) -> str:
 class Path:
     """A compiled path. Call ``resolve(data, env)`` to read the value it selects."""
 
-    __slots__ = ("expr", "root", "variable", "keys", "definite", "_compiled")
+    __slots__ = ("expr", "root", "variable", "keys", "definite", "reference", "_compiled")
 
-    def __init__(self, expr: str, root: str, variable: str | None, keys: tuple | None, compiled: Any) -> None:
+    def __init__(self, expr: str, root: str, variable: str | None, keys: tuple | None, compiled: Any,
+                 reference: bool = False) -> None:
         self.expr = expr
+        self.reference = reference
         self.root = root
         self.variable = variable
         self.keys = keys
@@ -166,24 +174,35 @@ def _split_root(expr: str) -> tuple[str, str | None, str]:
     raise PathSyntaxError(f"The path '{expr}' must start with '$'.")
 
 
-def _simple_keys(rest: str) -> tuple | None:
-    """Return the keys of a path made only of fields and indexes, else None."""
+def _simple_keys(rest: str) -> tuple[tuple, bool] | None:
+    """Return the keys of a path made only of fields and indexes, else None.
+
+    The flag says whether the path is also a Reference Path: no negative
+    index and no script expression.
+    """
     keys: list = []
+    reference = True
     position = 0
     while position < len(rest):
         match = _STEP.match(rest, position)
         if match is None:
             return None
-        name, quoted, index = match.groups()
+        name, single, double, index, from_end = match.groups()
         if name is not None:
-            keys.append(name)
-        elif quoted is not None:
+            keys.append(re.sub(r"\\(.)", r"\1", name))
+        elif single is not None:
             # Only an escaped quote is unescaped: AWS keeps `\"` as two characters.
-            keys.append(quoted.replace("\\'", "'"))
-        else:
+            keys.append(single.replace("\\'", "'"))
+        elif double is not None:
+            keys.append(double.replace('\\"', '"'))
+        elif index is not None:
             keys.append(int(index))
+            reference = reference and not index.startswith("-")
+        else:
+            keys.append(-int(from_end))
+            reference = False
         position = match.end()
-    return tuple(keys)
+    return tuple(keys), reference
 
 
 @lru_cache(maxsize=4096)
@@ -197,10 +216,36 @@ def compile_path(expr: str) -> Path:
     if len(expr) > _MAX_PATH_LENGTH:
         raise PathSyntaxError(f"The path is longer than {_MAX_PATH_LENGTH} characters.")
     root, variable, rest = _split_root(expr)
-    keys = _simple_keys(rest)
-    if keys is not None:
-        return Path(expr, root, variable, keys, None)
-    return Path(expr, root, variable, None, _parse_jsonpath("$" + rest, expr))
+    simple = _simple_keys(rest)
+    if simple is not None:
+        keys, reference = simple
+        return Path(expr, root, variable, keys, None, reference)
+    if re.search(r"\?\(.*\$", rest):
+        # A filter may compare with literals and `@` only, not with the document root.
+        raise PathSyntaxError(f"The path '{expr}' refers to '$' inside a filter expression.")
+    parsed = _parse_jsonpath("$" + rest, expr)
+    keys = _definite_keys(parsed)
+    return Path(expr, root, variable, keys, parsed, keys is not None and all(
+        not isinstance(key, int) or key >= 0 for key in keys))
+
+
+def _definite_keys(node: Any) -> tuple | None:
+    """Return the keys of a parsed path that selects a single node, else None."""
+    from jsonpath_ng.jsonpath import Child, Fields, Index, Root
+
+    keys: list = []
+    while isinstance(node, Child):
+        step = node.right
+        if isinstance(step, Fields) and len(step.fields) == 1:
+            keys.append(step.fields[0])
+        elif isinstance(step, Index) and len(step.indices) == 1:
+            keys.append(step.indices[0])
+        else:
+            return None
+        node = node.left
+    if not isinstance(node, Root):
+        return None
+    return tuple(reversed(keys))
 
 
 def _parse_jsonpath(text: str, expr: str) -> Any:
@@ -208,7 +253,10 @@ def _parse_jsonpath(text: str, expr: str) -> Any:
     from jsonpath_ng.ext import parse
 
     try:
-        return parse(text)
+        with warnings.catch_warnings():
+            # jsonpath-ng warns about syntax it will drop in 2.0; the validator decides what we accept.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return parse(text)
     except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
         raise PathSyntaxError(f"The path '{expr}' is not a valid JsonPath ({exc}).") from None
 
@@ -227,7 +275,7 @@ def check_path_syntax(expr: Any, kind: str = "path") -> str | None:
         path = compile_path(expr)
     except PathSyntaxError as exc:
         return str(exc)
-    if kind in ("reference", "result") and not path.definite:
+    if kind in ("reference", "result") and not path.reference:
         return f"'{expr}' must be a Reference Path: fields and array indexes only"
     if kind == "result" and path.root is not INPUT:
         return f"'{expr}' must be a path into the state's input starting with '$'"
