@@ -17,9 +17,8 @@ from typing import Any, Callable, Mapping
 from .context import Context, Env, SystemClock
 from .definition import StateMachine, parse_definition
 from .errors import ErrorName, StatesError, TaskError
-from .outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Next, Retry, Succeed, Wait
-from .states.base import State
-from .states.map import tolerance_exceeded
+from .driver import Cursor, Done, Driver, ForkTally, WaitUntil
+from .outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Succeed
 
 DEFAULT_MAX_TRANSITIONS = 1_000_000
 # Limits at or above this are "no limit" for an in-process handler: no watchdog thread.
@@ -130,16 +129,16 @@ class ExecutionTimedOut(Exception):
 
 
 class _Runner:
+    """Satisfies a driver's suspensions at once: clock moves, handler calls, child runs."""
+
     def __init__(self, context: Context, tasks: Mapping[str, Callable], real_time: bool, record: bool,
                  max_transitions: int, deadline: datetime | None) -> None:
         self.context = context
         self.tasks = tasks
         self.real_time = real_time
         self.history = History(context.clock, record)
-        self.transitions_left = max_transitions
+        self.budget = [max_transitions]
         self.deadline = deadline
-
-    # -- time -----------------------------------------------------------------------
 
     def wait_until(self, moment: datetime) -> None:
         if self.deadline is not None and moment > self.deadline:
@@ -156,86 +155,40 @@ class _Runner:
         if hasattr(clock, "advance_to"):
             clock.advance_to(moment)
 
-    # -- the loop -------------------------------------------------------------------
-
-    def run_machine(self, machine: StateMachine, data: Any, *, map_item: tuple | None = None) -> Succeed | Fail:
+    def run_machine(self, machine: StateMachine, data: Any) -> Succeed | Fail:
         """Run ``machine`` from its StartAt on ``data`` until it succeeds or fails."""
-        add = self.history.add
-        states = machine.states
-        name = machine.start_at
+        driver = Driver(machine, self.context, self.history.add, self.budget)
+        cursor = driver.start(data)
+        suspension = driver.advance(cursor)
         while True:
-            self.transitions_left -= 1
-            if self.transitions_left < 0:
-                return Fail(ErrorName.RUNTIME, "The execution exceeded the maximum number of state transitions.")
+            kind = type(suspension)
+            if kind is Done:
+                return suspension.end
             if self.deadline is not None and self.context.now() >= self.deadline:
                 raise ExecutionTimedOut
-            state = states[name]
-            entered = add(state.entered_event, {"name": name, "input": data})
-            env = Env(self.context, name, entered_time=self.context.now(), entered_event_id=entered)
-            outcome = self.settle(state, data, env)
-            if type(outcome) is Next:
-                if state.exited_event:
-                    add(state.exited_event, {"name": name, "output": outcome.output})
-                name = outcome.state
-                data = outcome.output
-                continue
-            if type(outcome) is Succeed and state.exited_event:
-                add(state.exited_event, {"name": name, "output": outcome.output})
-            return outcome
+            if kind is InvokeTask:
+                suspension = self.invoke(driver, cursor, suspension)
+            elif kind is WaitUntil:
+                self.wait_until(suspension.until)
+                suspension = driver.resume_timer(cursor)
+            else:
+                suspension = driver.resume_fork(cursor, self.run_children(machine.states[cursor.state], suspension))
 
-    def settle(self, state: State, data: Any, env: Env):
-        """Step ``state`` and act on its outcomes until it leaves: Next, Succeed or Fail."""
-        outcome = state.step(data, env)
-        attempt = 0
-        while True:
-            kind = type(outcome)
-            if kind is Next or kind is Succeed or kind is Fail:
-                return outcome
-            if kind is Wait:
-                self.wait_until(outcome.until)
-                outcome = outcome.then
-            elif kind is Retry:
-                self.wait_until(self.context.now() + timedelta(seconds=outcome.delay))
-                env.retry_counts = outcome.retry_counts
-                env._object = None
-                attempt += 1
-                outcome = state.step(data, env)
-            elif kind is InvokeTask:
-                outcome = self.invoke(state, data, env, outcome, attempt)
-            elif kind is ForkBranches:
-                outcome = self.run_branches(state, data, env, outcome)
-            elif kind is ForkItems:
-                outcome = self.run_items(state, data, env, outcome)
-            else:  # pragma: no cover - every outcome type is handled above
-                raise TypeError(f"Unknown outcome {outcome!r}")
-
-    # -- tasks ----------------------------------------------------------------------
-
-    def invoke(self, state: Any, data: Any, env: Env, call: InvokeTask, attempt: int):
-        scheduled, started, succeeded, failed, timed_out = state.events
-        add = self.history.add
-        add(scheduled, {"resource": call.resource, "parameters": call.payload,
-                        "timeout_seconds": call.timeout_seconds})
-        add(started, {"resource": call.resource})
+    def invoke(self, driver: Driver, cursor: Cursor, call: InvokeTask):
+        driver.task_started(cursor)
         handler = self.tasks.get(call.resource)
         if handler is None:
-            error, cause = ErrorName.RUNTIME, f"No handler is registered for the resource '{call.resource}'."
-            add(failed, {"error": error, "cause": cause})
-            return state.on_error(data, error, cause, env)
+            return driver.fail_task(cursor, ErrorName.RUNTIME,
+                                    f"No handler is registered for the resource '{call.resource}'.")
         try:
-            result = self.call_handler(handler, call, TaskContext(env, call.resource, attempt))
-        except StatesError as exc:  # timeouts
-            add(timed_out, {"error": exc.name, "cause": exc.cause})
-            return state.fail_task(data, exc.name, exc.cause, env)
+            result = self.call_handler(handler, call, TaskContext(driver.env(cursor), call.resource, cursor.attempt))
+        except StatesError as exc:  # the watchdog's timeouts
+            return driver.fail_task(cursor, exc.name, exc.cause, timed_out=True)
         except TaskError as exc:
-            add(failed, {"error": exc.error, "cause": exc.cause})
-            return state.fail_task(data, exc.error, exc.cause, env)
+            return driver.fail_task(cursor, exc.error, exc.cause)
         except Exception as exc:  # a handler's own exception: named after its class, as Lambda does
-            error, cause = type(exc).__name__, str(exc)
-            add(failed, {"error": error, "cause": cause})
-            return state.fail_task(data, error, cause, env)
-        add(succeeded, {"output": result})
-        return state.complete(data, result, env)
+            return driver.fail_task(cursor, type(exc).__name__, str(exc))
+        return driver.resume_task(cursor, result)
 
     def call_handler(self, handler: Callable, call: InvokeTask, task_context: TaskContext) -> Any:
         """Call the handler; with a timeout or heartbeat, watch it from this thread.
@@ -278,47 +231,23 @@ class _Runner:
             raise outcome["error"]
         return outcome["result"]
 
-    # -- Parallel and Map ---------------------------------------------------------------
-
-    def run_branches(self, state: Any, data: Any, env: Env, fork: ForkBranches):
+    def run_children(self, state: Any, fork: ForkBranches | ForkItems) -> ForkTally:
+        """Run a Parallel state's branches or a Map state's iterations one after the other."""
+        tally = ForkTally(fork)
         add = self.history.add
-        add("ParallelStateStarted")
-        results = []
-        for branch in fork.branches:
-            end = self.run_machine(branch, fork.input)
-            if type(end) is Fail:
-                add("ParallelStateFailed", {"error": end.error, "cause": end.cause})
-                return state.fail_fork(data, end.error, end.cause, env)
-            results.append(end.output)
-        add("ParallelStateSucceeded")
-        return state.complete(data, results, env)
-
-    def run_items(self, state: Any, data: Any, env: Env, fork: ForkItems):
-        add = self.history.add
-        add("MapStateStarted", {"length": len(fork.items)})
-        results = []
-        failures = 0
-        total = len(fork.items)
+        if type(fork) is ForkBranches:
+            for index, branch in enumerate(fork.branches):
+                if not tally.record(index, self.run_machine(branch, fork.input)):
+                    break
+            return tally
         for index, item in enumerate(fork.items):
             add("MapIterationStarted", {"name": state.name, "index": index})
             end = self.run_machine(fork.processor, item)
-            if type(end) is Fail:
-                add("MapIterationFailed", {"name": state.name, "index": index})
-                failures += 1
-                if tolerance_exceeded(failures, total, fork.tolerated_failure_count,
-                                      fork.tolerated_failure_percentage):
-                    add("MapStateFailed")
-                    if fork.tolerated_failure_count is None and fork.tolerated_failure_percentage is None:
-                        return state.fail_fork(data, end.error, end.cause, env)
-                    return state.fail_fork(
-                        data, ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                        "The specified tolerated failure threshold was exceeded", env)
-                results.append({"Error": end.error, "Cause": end.cause})
-                continue
-            add("MapIterationSucceeded", {"name": state.name, "index": index})
-            results.append(end.output)
-        add("MapStateSucceeded")
-        return state.complete(data, results, env)
+            add("MapIterationSucceeded" if type(end) is Succeed else "MapIterationFailed",
+                {"name": state.name, "index": index})
+            if not tally.record(index, end):
+                break
+        return tally
 
 
 def _clone(value: Any) -> Any:
