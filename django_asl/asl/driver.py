@@ -28,7 +28,7 @@ class Cursor:
     """Where a machine stands: the current state, its raw input, and what it waits for."""
 
     __slots__ = ("state", "data", "phase", "retry_counts", "entered_event_id", "entered_time", "pending",
-                 "attempt", "task_token")
+                 "attempt", "task_token", "env")
 
     def __init__(self, state: str, data: Any) -> None:
         self.state = state
@@ -40,6 +40,7 @@ class Cursor:
         self.pending: Any = None
         self.attempt = 0
         self.task_token: str | None = None
+        self.env: Env | None = None  # the current state's Env, kept while in memory; never stored
 
     def as_dict(self) -> dict:
         """Return the cursor as JSON-serialisable data."""
@@ -109,9 +110,13 @@ class Driver:
         return Cursor(self.machine.start_at, data)
 
     def env(self, cursor: Cursor) -> Env:
-        return Env(self.context, cursor.state, entered_time=cursor.entered_time,
-                   entered_event_id=cursor.entered_event_id, retry_counts=cursor.retry_counts,
-                   task_token=cursor.task_token)
+        """Return the Env of the cursor's current state (rebuilt after the cursor was stored)."""
+        env = cursor.env
+        if env is None:
+            env = cursor.env = Env(self.context, cursor.state, entered_time=cursor.entered_time,
+                                   entered_event_id=cursor.entered_event_id, retry_counts=cursor.retry_counts,
+                                   task_token=cursor.task_token)
+        return env
 
     # -- advancing --------------------------------------------------------------------
 
@@ -132,7 +137,7 @@ class Driver:
             cursor.retry_counts = ()
             cursor.attempt = 0
             cursor.task_token = None
-            env = Env(context, cursor.state, entered_time=now, entered_event_id=cursor.entered_event_id)
+            env = cursor.env = Env(context, cursor.state, entered_time=now, entered_event_id=cursor.entered_event_id)
             outcome = state.step(cursor.data, env)
             if env.task_token is not None:
                 cursor.task_token = env.task_token
@@ -166,6 +171,7 @@ class Driver:
             cursor.pending = None
             cursor.retry_counts = outcome.retry_counts
             cursor.attempt += 1
+            cursor.env = None  # the retry sees the new $$.State.RetryCount
             return WaitUntil(self.context.now() + timedelta(seconds=outcome.delay))
         if kind is InvokeTask:
             cursor.phase = TASK

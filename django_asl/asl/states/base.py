@@ -45,7 +45,7 @@ def _size_bound(value: Any, budget: int) -> int:
 
     Strings count 6 bytes a character (the longest escape), numbers 32, and
     each value 2 bytes of punctuation; walking a small value this way is cheaper
-    than encoding it.
+    than encoding it. Raise ``TypeError`` for a value that is not JSON.
     """
     total = 0
     stack = [value]
@@ -63,8 +63,14 @@ def _size_bound(value: Any, budget: int) -> int:
         elif kind is list:
             total += 2 + len(item)
             extend(item)
-        else:
+        elif kind is int or kind is bool or item is None:
             total += 32
+        elif kind is float:
+            if item - item != 0:  # NaN and the infinities
+                raise ValueError(f"{item} is not a JSON number")
+            total += 32
+        else:
+            raise TypeError(f"a {kind.__name__} is not a JSON value")
         if total > budget:
             return total
     return total
@@ -80,8 +86,12 @@ def within_payload_limit(value: Any) -> bool:
 
 
 def check_result_size(value: Any, who: str) -> None:
-    """Raise ``States.DataLimitExceeded`` when a result exceeds 256 KiB."""
-    if isinstance(value, (dict, list, str)) and not within_payload_limit(value):
+    """Raise ``States.DataLimitExceeded`` when a result exceeds 256 KiB, ``States.Runtime`` when it is not JSON."""
+    try:
+        fits = within_payload_limit(value)
+    except (TypeError, ValueError) as exc:
+        raise StatesError(ErrorName.RUNTIME, f"The state/task '{who}' returned a result that is not JSON: {exc}.") from None
+    if not fits:
         raise StatesError(
             ErrorName.DATA_LIMIT_EXCEEDED,
             f"The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit.",
