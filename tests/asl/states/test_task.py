@@ -331,3 +331,22 @@ def test_handler_context():
     assert result.status == "SUCCEEDED"
     assert seen == {"resource": RESOURCE, "attempt": 1, "state": "Charge", "execution": result.execution_id,
                     "key": f"{result.execution_id}/Charge/2/1"}
+
+
+@pytest.mark.parametrize(
+    "returned, problem",
+    [
+        # a datetime has no JSON form: storing it later would fail or change it
+        ({"when": __import__("datetime").date(2026, 1, 1)}, "a date is not a JSON value"),
+        # NaN and infinity are not JSON numbers
+        ({"ratio": float("nan")}, "nan is not a JSON number"),
+        ([float("inf")], "inf is not a JSON number"),
+        # a set is not a JSON array
+        ({"tags": {"a"}}, "a set is not a JSON value"),
+    ],
+)
+def test_a_result_that_is_not_json_fails_the_task(returned, problem):
+    machine = single({"Type": "Task", "Resource": RESOURCE, "End": True})
+    result = run(machine, {}, tasks={RESOURCE: lambda payload, context: returned})
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert result.cause.endswith(f"The state/task '{RESOURCE}' returned a result that is not JSON: {problem}.")
