@@ -8,9 +8,11 @@ numbers them, because AWS's cause texts quote those numbers.
 """
 from __future__ import annotations
 
+import inspect
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping
 
@@ -181,7 +183,7 @@ class _Runner:
             return driver.fail_task(cursor, ErrorName.RUNTIME,
                                     f"No handler is registered for the resource '{call.resource}'.")
         try:
-            result = self.call_handler(handler, call, TaskContext(driver.env(cursor), call.resource, cursor.attempt))
+            result = call_handler(handler, call, TaskContext(driver.env(cursor), call.resource, cursor.attempt))
         except StatesError as exc:  # the watchdog's timeouts
             return driver.fail_task(cursor, exc.name, exc.cause, timed_out=True)
         except TaskError as exc:
@@ -189,47 +191,6 @@ class _Runner:
         except Exception as exc:  # a handler's own exception: named after its class, as Lambda does
             return driver.fail_task(cursor, type(exc).__name__, str(exc))
         return driver.resume_task(cursor, result)
-
-    def call_handler(self, handler: Callable, call: InvokeTask, task_context: TaskContext) -> Any:
-        """Call the handler; with a timeout or heartbeat, watch it from this thread.
-
-        The handler runs in a daemon thread that is abandoned (not killed) when
-        it overruns: ``States.Timeout`` or ``States.HeartbeatTimeout``.
-        """
-        timeout = call.timeout_seconds
-        heartbeat = call.heartbeat_seconds
-        if (timeout is None or timeout >= _NO_LIMIT) and heartbeat is None:
-            return handler(_clone(call.payload), task_context)
-        outcome: dict = {}
-        done = threading.Event()
-        beats = [time.monotonic()]
-        task_context._on_heartbeat = lambda: beats.append(time.monotonic())
-
-        def target() -> None:
-            try:
-                outcome["result"] = handler(_clone(call.payload), task_context)
-            except BaseException as exc:  # handed back to the calling thread
-                outcome["error"] = exc
-            finally:
-                done.set()
-
-        started = time.monotonic()
-        threading.Thread(target=target, daemon=True, name=f"asl-task-{task_context.state_name}").start()
-        while not done.is_set():
-            now = time.monotonic()
-            waits = []
-            if timeout is not None:
-                waits.append(started + timeout - now)
-            if heartbeat is not None:
-                waits.append(beats[-1] + heartbeat - now)
-            if min(waits) <= 0:
-                if timeout is not None and now - started >= timeout:
-                    raise StatesError(ErrorName.TIMEOUT, None)
-                raise StatesError(ErrorName.HEARTBEAT_TIMEOUT, None)
-            done.wait(min(waits))
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
 
     def run_children(self, state: Any, fork: ForkBranches | ForkItems) -> ForkTally:
         """Run a Parallel state's branches or a Map state's iterations one after the other."""
@@ -248,6 +209,67 @@ class _Runner:
             if not tally.record(index, end):
                 break
         return tally
+
+
+@lru_cache(maxsize=1024)
+def takes_context(handler: Callable) -> bool:
+    """Return whether a handler accepts a second argument, the ``TaskContext``.
+
+    Handlers may be written ``handler(input)`` or ``handler(input, context)``.
+    """
+    try:
+        parameters = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: give it both
+        return True
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return True
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
+
+
+def call_handler(handler: Callable, call: InvokeTask, task_context: TaskContext) -> Any:
+    """Call a task handler; with a timeout or heartbeat, watch it from this thread.
+
+    The handler gets a copy of the payload (it may change it freely). With
+    ``TimeoutSeconds`` or ``HeartbeatSeconds`` it runs in a daemon thread that
+    is abandoned, not killed, when it overruns: ``States.Timeout`` or
+    ``States.HeartbeatTimeout``.
+    """
+    arguments = (_clone(call.payload), task_context) if takes_context(handler) else (_clone(call.payload),)
+    timeout = call.timeout_seconds
+    heartbeat = call.heartbeat_seconds
+    if (timeout is None or timeout >= _NO_LIMIT) and heartbeat is None:
+        return handler(*arguments)
+    outcome: dict = {}
+    done = threading.Event()
+    beats = [time.monotonic()]
+    task_context._on_heartbeat = lambda: beats.append(time.monotonic())
+
+    def target() -> None:
+        try:
+            outcome["result"] = handler(*arguments)
+        except BaseException as exc:  # handed back to the calling thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    started = time.monotonic()
+    threading.Thread(target=target, daemon=True, name=f"asl-task-{task_context.state_name}").start()
+    while not done.is_set():
+        now = time.monotonic()
+        waits = []
+        if timeout is not None:
+            waits.append(started + timeout - now)
+        if heartbeat is not None:
+            waits.append(beats[-1] + heartbeat - now)
+        if min(waits) <= 0:
+            if timeout is not None and now - started >= timeout:
+                raise StatesError(ErrorName.TIMEOUT, None)
+            raise StatesError(ErrorName.HEARTBEAT_TIMEOUT, None)
+        done.wait(min(waits))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def _clone(value: Any) -> Any:

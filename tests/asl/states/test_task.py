@@ -350,3 +350,20 @@ def test_a_result_that_is_not_json_fails_the_task(returned, problem):
     result = run(machine, {}, tasks={RESOURCE: lambda payload, context: returned})
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
     assert result.cause.endswith(f"The state/task '{RESOURCE}' returned a result that is not JSON: {problem}.")
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        # input only
+        lambda payload: {"got": payload["x"]},
+        # input and context
+        lambda payload, context: {"got": payload["x"]},
+        # input, and the context as *args
+        lambda payload, *rest: {"got": payload["x"]},
+    ],
+)
+def test_handlers_may_take_the_context_or_not(handler):
+    machine = single({"Type": "Task", "Resource": RESOURCE, "End": True})
+    result = run(machine, {"x": 1}, tasks={RESOURCE: handler})
+    assert (result.status, result.output) == ("SUCCEEDED", {"got": 1})
