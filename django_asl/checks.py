@@ -41,6 +41,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     problems: list[Error | Warning] = []
     problems.extend(_check_tasks(value))
     problems.extend(_check_max_payload_bytes(value))
+    problems.extend(_check_task_lease_seconds(value))
     for key in value:
         if key not in DEFAULTS:
             problems.append(Warning(
@@ -72,6 +73,18 @@ def _check_tasks(value: dict) -> list[Error]:
             problems.append(_must_be(_label("TASKS", resource), "a dotted path to a callable", hint=hint,
                                      id="django_asl.E004"))
     return problems
+
+
+def _check_task_lease_seconds(value: dict) -> list[Error]:
+    lease = value.get("TASK_LEASE_SECONDS", DEFAULTS["TASK_LEASE_SECONDS"])
+    if isinstance(lease, bool) or not isinstance(lease, (int, float)) or lease <= 0:
+        return [_must_be(
+            _label("TASK_LEASE_SECONDS"), "a positive number",
+            hint="It is how long a Task handler without TimeoutSeconds may run before another worker "
+                 "calls it again; the default is 300.",
+            id="django_asl.E006",
+        )]
+    return []
 
 
 def _check_max_payload_bytes(value: dict) -> list[Error]:

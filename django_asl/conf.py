@@ -22,6 +22,9 @@ SETTING_NAME = "DJANGO_ASL"
 DEFAULTS: dict[str, Any] = {
     "TASKS": {},
     "MAX_PAYLOAD_BYTES": 262_144,
+    # How long a worker may run a Task handler that has no TimeoutSeconds before
+    # another worker assumes it died and calls the handler again.
+    "TASK_LEASE_SECONDS": 300,
 }
 
 

@@ -74,6 +74,16 @@ PAYLOAD_HINT = "AWS Step Functions allows 262144 bytes (256 KiB)."
             )
             for bad in (0, -1, True, "262144")
         ],
+        # The task lease must be a positive number of seconds.
+        *[
+            (
+                {"TASK_LEASE_SECONDS": bad},
+                [checks.Error("The value of 'DJANGO_ASL['TASK_LEASE_SECONDS']' must be a positive number.",
+                              hint="It is how long a Task handler without TimeoutSeconds may run before another "
+                                   "worker calls it again; the default is 300.", id="django_asl.E006")],
+            )
+            for bad in (0, -5, False, "300")
+        ],
         # An unknown key (a typo) is a warning; it comes after the errors.
         (
             {"TASK": {}, "MAX_PAYLOAD_BYTES": 0},
@@ -81,7 +91,7 @@ PAYLOAD_HINT = "AWS Step Functions allows 262144 bytes (256 KiB)."
                 checks.Error("The value of 'DJANGO_ASL['MAX_PAYLOAD_BYTES']' must be a positive integer.",
                              hint=PAYLOAD_HINT, id="django_asl.E005"),
                 checks.Warning("'DJANGO_ASL['TASK']' is not a django-asl setting and is ignored.",
-                               hint="The settings are: MAX_PAYLOAD_BYTES, TASKS.", id="django_asl.W001"),
+                               hint="The settings are: MAX_PAYLOAD_BYTES, TASKS, TASK_LEASE_SECONDS.", id="django_asl.W001"),
             ],
         ),
     ],

@@ -1,0 +1,195 @@
+"""Stored workflows: state machines, their published versions, executions and their history.
+
+An execution pins the version it started on, so editing a definition never
+changes a running execution. History is append-only: one row per event,
+numbered per execution as Step Functions numbers events.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def definition_digest(definition: dict) -> str:
+    """Return a stable SHA-256 of a definition, independent of key order and spacing."""
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_constraint(condition: Q, name: str) -> models.CheckConstraint:
+    """Return a CheckConstraint on both Django 4.2 (``check=``) and 5.1+ (``condition=``)."""
+    import django
+
+    if django.VERSION >= (5, 1):
+        return models.CheckConstraint(condition=condition, name=name)
+    return models.CheckConstraint(check=condition, name=name)
+
+
+class StateMachine(models.Model):
+    """A named workflow. Its definition is published as immutable versions."""
+
+    class Type(models.TextChoices):
+        STANDARD = "STANDARD", _("Standard")
+        EXPRESS = "EXPRESS", _("Express")
+
+    name = models.CharField(max_length=80, unique=True)
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.STANDARD)
+    description = models.TextField(blank=True)
+    current_version = models.ForeignKey(
+        "StateMachineVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("The version new executions start on."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            check_constraint(Q(type__in=["STANDARD", "EXPRESS"]), "django_asl_statemachine_type_valid"),
+        ]
+        permissions = [
+            ("start_execution", "Can start executions"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def definition(self) -> dict | None:
+        """Return the current version's definition."""
+        return self.current_version.definition if self.current_version_id else None
+
+
+class StateMachineVersion(models.Model):
+    """One published, immutable definition of a state machine."""
+
+    state_machine = models.ForeignKey(StateMachine, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["state_machine", "-number"]
+        get_latest_by = "number"
+        constraints = [
+            models.UniqueConstraint(fields=["state_machine", "number"], name="django_asl_version_number_unique"),
+            models.UniqueConstraint(fields=["state_machine", "digest"], name="django_asl_version_digest_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state_machine_id}:{self.number}"
+
+
+class Execution(models.Model):
+    """One run of a state machine version, or one branch or iteration of a parent run.
+
+    ``cursor`` is where the machine stands (see ``django_asl.asl.driver.Cursor``);
+    ``wake_at`` is when a worker must look at it again: a Wait or retry timer, a
+    task lease running out, or (set to the start time) a new execution that no
+    worker has picked up yet.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", _("Running")
+        SUCCEEDED = "SUCCEEDED", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
+        TIMED_OUT = "TIMED_OUT", _("Timed out")
+        ABORTED = "ABORTED", _("Aborted")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state_machine = models.ForeignKey(StateMachine, on_delete=models.PROTECT, related_name="executions")
+    version = models.ForeignKey(StateMachineVersion, on_delete=models.PROTECT, related_name="executions")
+    name = models.CharField(max_length=80)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    input = models.JSONField(null=True, blank=True, default=dict)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    cause = models.TextField(null=True, blank=True)
+    cursor = models.JSONField(null=True, blank=True, editable=False)
+    machine_path = models.CharField(
+        max_length=1000, blank=True, default="",
+        help_text=_("For a branch or iteration: where its sub-machine sits in the definition."),
+    )
+    last_event_id = models.PositiveIntegerField(default=0, editable=False)
+    wake_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.PositiveBigIntegerField(default=0, editable=False)
+    start_date = models.DateTimeField(default=timezone.now)
+    stop_date = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    fork_id = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text=_("For a branch or iteration: the id of the parent's Parallel/MapStateStarted event."),
+    )
+    child_index = models.PositiveIntegerField(null=True, blank=True)
+    redrive_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-start_date"]
+        get_latest_by = "start_date"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state_machine", "name"], condition=Q(parent__isnull=True),
+                name="django_asl_execution_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "fork_id", "child_index"], condition=Q(parent__isnull=False),
+                name="django_asl_execution_child_unique",
+            ),
+            check_constraint(Q(status__in=["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]),
+                   "django_asl_execution_status_valid"),
+            check_constraint(Q(status="RUNNING", stop_date__isnull=True) | (~Q(status="RUNNING") & Q(stop_date__isnull=False)),
+                   "django_asl_execution_stop_date_matches_status"),
+            check_constraint(Q(parent__isnull=True, fork_id__isnull=True, child_index__isnull=True)
+                   | Q(parent__isnull=False, fork_id__isnull=False, child_index__isnull=False),
+                   "django_asl_execution_child_has_index"),
+            check_constraint(Q(stop_date__isnull=True) | Q(stop_date__gte=F("start_date")),
+                   "django_asl_execution_stops_after_start"),
+        ]
+        indexes = [
+            models.Index(fields=["state_machine", "status", "-start_date"], name="django_asl_exec_sm_status"),
+            models.Index(fields=["status", "-start_date"], name="django_asl_exec_status"),
+            models.Index(fields=["-start_date"], name="django_asl_exec_start"),
+            models.Index(fields=["stop_date"], name="django_asl_exec_stop"),
+            models.Index(fields=["name"], name="django_asl_exec_name"),
+            models.Index(fields=["wake_at"], condition=Q(status="RUNNING", wake_at__isnull=False),
+                         name="django_asl_exec_due"),
+        ]
+        permissions = [
+            ("stop_execution", "Can stop executions"),
+            ("redrive_execution", "Can redrive executions"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == self.Status.RUNNING
+
+
+class HistoryEvent(models.Model):
+    """One event of an execution's history, numbered from 1 per execution. Never updated."""
+
+    id = models.BigAutoField(primary_key=True)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="history")
+    sequence = models.PositiveIntegerField()
+    type = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    state_name = models.CharField(max_length=80, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["execution", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "sequence"], name="django_asl_history_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.type}"
