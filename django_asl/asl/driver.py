@@ -181,9 +181,10 @@ class Driver:
             return outcome
         if kind is ForkBranches or kind is ForkItems:
             cursor.phase = FORK
-            cursor.pending = None
-            self.add(f"{state.type}StateStarted", {"length": len(outcome.branches if kind is ForkBranches
-                                                                 else outcome.items)})
+            started = self.add(f"{state.type}StateStarted", {"length": len(outcome.branches if kind is ForkBranches
+                                                                           else outcome.items)})
+            # The Started event's id tells this fork's branches or iterations from an earlier attempt's.
+            cursor.pending = {"fork_id": started}
             return outcome
         raise TypeError(f"Unknown outcome {outcome!r}")  # pragma: no cover - every outcome is above
 

@@ -1,0 +1,233 @@
+"""Publishing state machines and starting, stopping, describing and listing executions."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from ..asl import DefinitionError, Issue, validate
+from ..asl.definition import parse_definition
+from ..asl.states.base import payload_size
+from ..conf import asl_settings
+from ..exceptions import DjangoAslError
+from ..models import Execution, StateMachine, StateMachineVersion, definition_digest
+from . import runtime
+from .history import history_of
+from .queue import enqueue
+from .registry import handlers
+
+Status = Execution.Status
+
+
+class ExecutionAlreadyExists(DjangoAslError):
+    """An execution with this name already exists with a different input."""
+
+
+class StateMachineDoesNotExist(DjangoAslError):
+    """No state machine has this name."""
+
+
+class InvalidExecutionInput(DjangoAslError):
+    """The execution input is not acceptable."""
+
+
+class ExecutionNotRunning(DjangoAslError):
+    """The execution has already ended."""
+
+
+def validate_definition(definition: Any) -> list[Issue]:
+    """Return the issues of a definition, including Task Resources with no registered handler."""
+    issues = validate(definition)
+    if any(issue.is_error for issue in issues):
+        return issues
+    known = handlers()
+    for path, state in _states(parse_definition(definition).raw, "$"):
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and resource not in known:
+            issues.append(Issue(
+                f"{path}.Resource", "unknown_resource",
+                f"'{path}.Resource' refers to '{resource}', which is not a registered task resource: "
+                f"register a handler with @django_asl.task({resource!r}) or in DJANGO_ASL['TASKS'].",
+            ))
+    return issues
+
+
+def _states(machine: dict, path: str):
+    """Yield (JSON path, state) for every state of a machine and of its branches and processors."""
+    for name, state in machine["States"].items():
+        state_path = f"{path}.States.{name}" if name.isidentifier() else f"{path}.States['{name}']"
+        yield state_path, state
+        for index, branch in enumerate(state.get("Branches", ())):
+            yield from _states(branch, f"{state_path}.Branches[{index}]")
+        for field in ("ItemProcessor", "Iterator"):
+            if field in state:
+                yield from _states(state[field], f"{state_path}.{field}")
+
+
+def publish(name: str, definition: dict, *, type: str = StateMachine.Type.STANDARD,
+            description: str | None = None) -> StateMachine:
+    """Create or update the state machine ``name``; a changed definition becomes a new version.
+
+    Raise ``DefinitionError`` (with every issue) when the definition is not
+    valid or reaches a resource that has no registered handler.
+    """
+    issues = validate_definition(definition)
+    if any(issue.is_error for issue in issues):
+        raise DefinitionError(issues)
+    digest = definition_digest(definition)
+    with transaction.atomic():
+        machine, created = StateMachine.objects.select_for_update().get_or_create(
+            name=name, defaults={"type": type, "description": description or ""})
+        changed = []
+        if not created and machine.type != type:
+            machine.type = type
+            changed.append("type")
+        if description is not None and machine.description != description:
+            machine.description = description
+            changed.append("description")
+        version = machine.versions.filter(digest=digest).first()
+        if version is None:
+            last = machine.versions.order_by("-number").values_list("number", flat=True).first() or 0
+            version = StateMachineVersion.objects.create(
+                state_machine=machine, number=last + 1, definition=definition, digest=digest)
+        if machine.current_version_id != version.pk:
+            machine.current_version = version
+            changed.append("current_version")
+        if changed:
+            machine.save(update_fields=[*changed, "updated_at"])
+    return machine
+
+
+def _state_machine(state_machine: StateMachine | str) -> StateMachine:
+    if isinstance(state_machine, StateMachine):
+        return state_machine
+    try:
+        return StateMachine.objects.select_related("current_version").get(name=state_machine)
+    except StateMachine.DoesNotExist:
+        raise StateMachineDoesNotExist(f"There is no state machine named {state_machine!r}.") from None
+
+
+def _check_input(value: Any) -> None:
+    limit = asl_settings.MAX_PAYLOAD_BYTES
+    try:
+        size = payload_size(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidExecutionInput(f"The execution input must be JSON: {exc}.") from None
+    if size > limit:
+        raise InvalidExecutionInput(f"The execution input is {size} bytes; the limit is {limit} bytes.")
+
+
+def start_execution(state_machine: StateMachine | str, input: Any = None, *, name: str | None = None) -> Execution:
+    """Start an execution of the state machine's current version; it runs once the transaction commits.
+
+    Starting again with the same ``name`` and the same input returns the existing
+    execution, as AWS does; with another input it raises ``ExecutionAlreadyExists``.
+    """
+    machine = _state_machine(state_machine)
+    if machine.current_version_id is None:
+        raise DjangoAslError(f"The state machine {machine.name!r} has no published definition.")
+    input = {} if input is None else input
+    _check_input(input)
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name) <= 80):
+        raise ValueError("An execution name must be a string of 1 to 80 characters.")
+    name = name or str(uuid.uuid4())
+    now = runtime.CLOCK.now()
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                state_machine=machine, version_id=machine.current_version_id, name=name, input=input,
+                start_date=now, wake_at=now)
+    except IntegrityError:
+        existing = Execution.objects.filter(state_machine=machine, name=name, parent=None).first()
+        if existing is None:
+            raise
+        if existing.input != input:
+            raise ExecutionAlreadyExists(
+                f"An execution named {name!r} of {machine.name!r} already exists with a different input.") from None
+        return existing
+    enqueue("django_asl.engine.runtime.advance_execution", str(execution.pk))
+    return execution
+
+
+def stop_execution(execution: Execution | str, *, error: str | None = None, cause: str | None = None) -> Execution:
+    """Abort a running execution and its running branches and iterations."""
+    execution_id = execution.pk if isinstance(execution, Execution) else execution
+    with transaction.atomic():
+        execution = Execution.objects.select_for_update().select_related("version", "state_machine").get(
+            pk=execution_id)
+        if execution.status != Status.RUNNING:
+            raise ExecutionNotRunning(f"The execution {execution.pk} has already ended ({execution.status}).")
+        step = runtime.Step(execution)
+        from ..asl.outcomes import Fail
+
+        step.finish(Fail(error, cause), Status.ABORTED)
+        step.execution.save(update_fields=["status", "error", "cause", "cursor", "wake_at", "stop_date",
+                                           "last_event_id"])
+        step.writer.flush()
+        _abort_descendants(execution)
+    return execution
+
+
+def _abort_descendants(execution: Execution) -> None:
+    level = [execution.pk]
+    while level:
+        Execution.objects.filter(parent_id__in=level, status=Status.RUNNING).update(
+            status=Status.ABORTED, stop_date=runtime.CLOCK.now(), wake_at=None, cursor=None)
+        level = list(Execution.objects.filter(parent_id__in=level).values_list("pk", flat=True))
+
+
+def describe_execution(execution: Execution | str) -> dict:
+    """Return an execution as a JSON-able dict (the shape ``asl_describe`` prints)."""
+    if not isinstance(execution, Execution):
+        execution = Execution.objects.select_related("state_machine", "version").get(pk=execution)
+    return {
+        "execution_id": str(execution.pk), "name": execution.name, "state_machine": execution.state_machine.name,
+        "version": execution.version.number, "status": execution.status, "input": execution.input,
+        "output": execution.output, "error": execution.error, "cause": execution.cause,
+        "start_date": execution.start_date.isoformat(),
+        "stop_date": execution.stop_date.isoformat() if execution.stop_date else None,
+        "parent": str(execution.parent_id) if execution.parent_id else None,
+        "redrive_count": execution.redrive_count,
+    }
+
+
+def get_execution_history(execution: Execution | str) -> list[dict]:
+    """Return the history events of an execution, oldest first."""
+    if not isinstance(execution, Execution):
+        execution = Execution.objects.get(pk=execution)
+    return history_of(execution)
+
+
+def list_executions(*, state_machine: StateMachine | str | None = None, status: str | None = None,
+                    started_after: datetime | None = None, started_before: datetime | None = None,
+                    stopped_after: datetime | None = None, stopped_before: datetime | None = None,
+                    name_prefix: str | None = None, include_children: bool = False) -> QuerySet:
+    """Return executions matching every given filter, newest first."""
+    queryset = Execution.objects.select_related("state_machine")
+    if not include_children:
+        queryset = queryset.filter(parent=None)
+    if state_machine is not None:
+        queryset = queryset.filter(state_machine=_state_machine(state_machine))
+    if status is not None:
+        if status not in Status.values:
+            raise ValueError(f"status must be one of {', '.join(Status.values)}, not {status!r}.")
+        queryset = queryset.filter(status=status)
+    if started_after is not None:
+        queryset = queryset.filter(start_date__gte=started_after)
+    if started_before is not None:
+        queryset = queryset.filter(start_date__lt=started_before)
+    if stopped_after is not None:
+        queryset = queryset.filter(stop_date__gte=stopped_after)
+    if stopped_before is not None:
+        queryset = queryset.filter(stop_date__lt=stopped_before)
+    if name_prefix:
+        queryset = queryset.filter(name__startswith=name_prefix)
+    return queryset.order_by("-start_date")
+
+
+def count_executions(**filters: Any) -> int:
+    """Return how many executions match the filters of ``list_executions``."""
+    return list_executions(**filters).count()

@@ -1,0 +1,330 @@
+"""Advancing stored executions: one transaction per step, follow-up work after commit.
+
+A *step* locks one execution row (``SELECT ... FOR UPDATE SKIP LOCKED``), runs
+the language core's driver from the stored cursor until the machine must wait,
+writes the history events it produced in one INSERT and the new position in one
+UPDATE, and commits. A run of Pass and Choice states therefore costs three
+statements, however long it is.
+
+What happens between steps:
+
+* a Task's handler runs after the commit, in the worker that made the step
+  (``run_task``); its result is recorded by the next step. Delivery is
+  at-least-once: a worker that dies while a handler runs leaves the execution's
+  lease (``wake_at``) to run out, and the handler is called again;
+* a Wait state or a retry interval stores its due time in ``wake_at``; the
+  timer loop of ``asl_worker`` picks it up;
+* Parallel branches and Map iterations become child executions, advanced by
+  any worker; the last one to end resumes the parent in its own transaction.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..asl import Context, SystemClock, StatesError, TaskError
+from ..asl.driver import Cursor, Done, Driver, ForkTally, WaitUntil, ENTER, FORK, TASK, TIMER
+from ..asl.errors import ErrorName
+from ..asl.outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Succeed
+from ..asl.runner import TaskContext, call_handler
+from ..conf import asl_settings
+from ..models import Execution
+from .history import HistoryWriter
+from .machines import child_path, machine_for
+from .registry import UnknownResource, get_handler
+
+logger = logging.getLogger("django_asl.engine")
+
+#: The engine's clock; tests replace it with a ``VirtualClock``.
+CLOCK: Any = SystemClock()
+
+Status = Execution.Status
+FINISHED = {Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED}
+
+
+def _lock(execution_id: Any) -> Execution | None:
+    """Return the running execution, locked, or None if it ended or another worker holds it."""
+    return (Execution.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("version", "state_machine")
+            .filter(pk=execution_id, status=Status.RUNNING).first())
+
+
+def context_for(execution: Execution) -> Context:
+    """Return the language core's Context for an execution (its root's identity for children)."""
+    root = execution
+    while root.parent_id is not None:
+        root = root.parent
+    context = Context(
+        execution_id=str(root.pk), execution_name=root.name,
+        state_machine_id=f"django-asl:stateMachine:{execution.state_machine.name}",
+        state_machine_name=execution.state_machine.name,
+        start_time=root.start_date, redrive_count=root.redrive_count, clock=CLOCK,
+    )
+    context.execution_input = root.input
+    return context
+
+
+class Step:
+    """The work of one transaction on one locked execution."""
+
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution
+        self.writer = HistoryWriter(execution, CLOCK)
+        self.machine = machine_for(execution.version, execution.machine_path)
+        self.driver = Driver(self.machine, context_for(execution), self.writer.add)
+        self.cursor = Cursor.from_dict(execution.cursor) if execution.cursor else None
+        self.follow_ups: list[tuple] = []
+        self.finished: Execution | None = None
+
+    # -- running ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        execution = self.execution
+        if execution.parent_id is None:
+            self.writer.add("ExecutionStarted", {"input": execution.input})
+        self.cursor = self.driver.start(execution.input)
+        self.settle(self.driver.advance(self.cursor))
+
+    def settle(self, suspension: Any) -> None:
+        """Store what the machine now waits for, and what must happen after commit."""
+        execution = self.execution
+        kind = type(suspension)
+        now = CLOCK.now()
+        if kind is Done:
+            self.finish(suspension.end)
+            return
+        if kind is WaitUntil:
+            execution.wake_at = suspension.until
+        elif kind is InvokeTask:
+            self.driver.task_started(self.cursor)
+            lease = asl_settings.TASK_LEASE_SECONDS
+            limit = suspension.timeout_seconds
+            execution.wake_at = now + timedelta(seconds=min(limit, lease) if limit else lease)
+            self.follow_ups.append(("task", execution.pk, self.cursor.entered_event_id, self.cursor.attempt))
+        else:
+            execution.wake_at = None
+            self.fork(suspension)
+        execution.cursor = self.cursor.as_dict()
+
+    def finish(self, end: Succeed | Fail, status: str | None = None) -> None:
+        execution = self.execution
+        if type(end) is Succeed:
+            execution.status, execution.output = Status.SUCCEEDED, end.output
+        else:
+            execution.status, execution.error, execution.cause = status or Status.FAILED, end.error, end.cause
+        execution.stop_date = max(CLOCK.now(), execution.start_date)
+        execution.wake_at = None
+        execution.cursor = None
+        if execution.parent_id is None:
+            event = {Status.SUCCEEDED: "ExecutionSucceeded", Status.FAILED: "ExecutionFailed",
+                     Status.TIMED_OUT: "ExecutionTimedOut", Status.ABORTED: "ExecutionAborted"}[execution.status]
+            self.writer.add(event, {"output": end.output} if type(end) is Succeed
+                            else {"error": end.error, "cause": end.cause})
+        self.finished = execution
+
+    def save(self) -> None:
+        self.writer.flush()
+        self.execution.save(update_fields=[
+            "status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"])
+        if self.finished is not None and self.finished.parent_id is not None:
+            child_finished(self.finished)
+
+    # -- Parallel and Map ----------------------------------------------------------------
+
+    def fork(self, fork: ForkBranches | ForkItems) -> None:
+        """Create the child executions of a Parallel or Map state (Map: up to MaxConcurrency)."""
+        execution = self.execution
+        state_name = self.cursor.state
+        pending = self.cursor.pending
+        if type(fork) is ForkBranches:
+            inputs = [(index, fork.input, child_path(execution.machine_path, state_name, index))
+                      for index in range(len(fork.branches))]
+            pending.update(total=len(inputs), started=len(inputs))
+        else:
+            path = child_path(execution.machine_path, state_name, None)
+            limit = fork.max_concurrency or len(fork.items)
+            inputs = [(index, item, path) for index, item in enumerate(fork.items[:limit])]
+            pending.update({
+                "total": len(fork.items), "started": len(inputs), "items": fork.items,
+                "tolerated_failure_count": fork.tolerated_failure_count,
+                "tolerated_failure_percentage": fork.tolerated_failure_percentage,
+            })
+            for index, _, _ in inputs:
+                self.writer.add("MapIterationStarted", {"name": state_name, "index": index})
+        if not inputs:
+            self.settle(self.driver.resume_fork(self.cursor, ForkTally(fork)))
+            return
+        self.start_children(inputs)
+
+    def start_children(self, inputs: list[tuple[int, Any, str]]) -> None:
+        execution = self.execution
+        fork_id = self.cursor.pending["fork_id"]
+        now = CLOCK.now()
+        children = [
+            Execution(state_machine_id=execution.state_machine_id, version_id=execution.version_id,
+                      name=f"{execution.name}/{fork_id}/{index}"[-80:], input=data, machine_path=path,
+                      parent=execution, fork_id=fork_id, child_index=index, start_date=now, wake_at=now)
+            for index, data, path in inputs
+        ]
+        Execution.objects.bulk_create(children, batch_size=500)
+        self.follow_ups.extend(("advance", child.pk) for child in children)
+
+
+def child_finished(child: Execution) -> None:
+    """Record a branch's or iteration's end in its parent; resume the parent when all have ended."""
+    parent = (Execution.objects.select_for_update(of=("self",)).select_related("version", "state_machine")
+              .filter(pk=child.parent_id, status=Status.RUNNING).first())
+    if parent is None or not parent.cursor or parent.cursor.get("phase") != FORK \
+            or parent.cursor["pending"]["fork_id"] != child.fork_id:
+        return  # the parent ended, or moved on from this fork (a failure ended it early)
+    step = Step(parent)
+    pending = step.cursor.pending
+    state = step.machine.states[step.cursor.state]
+    if state.type == "Map":
+        step.writer.add("MapIterationSucceeded" if child.status == Status.SUCCEEDED else "MapIterationFailed",
+                        {"name": state.name, "index": child.child_index})
+    pending["ended"] = pending.get("ended", 0) + 1
+    if child.status != Status.SUCCEEDED:
+        pending["failures"] = pending.get("failures", 0) + 1
+    failure = _fork_failure(state, pending, child)
+    if failure is None and pending["started"] < pending["total"]:
+        index = pending["started"]
+        pending["started"] += 1
+        step.writer.add("MapIterationStarted", {"name": state.name, "index": index})
+        step.start_children([(index, pending["items"][index], child_path(parent.machine_path, state.name, None))])
+    if failure is not None or pending["ended"] == pending["total"]:
+        tally = _tally(state, parent, pending, failure)
+        Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(
+            status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None, cursor=None)
+        step.settle(step.driver.resume_fork(step.cursor, tally))
+    else:
+        parent.cursor = step.cursor.as_dict()
+    step.save()
+    _after_commit(step.follow_ups)
+
+
+def _fork_failure(state: Any, pending: dict, child: Execution) -> Fail | None:
+    if child.status == Status.SUCCEEDED:
+        return None
+    if state.type != "Map":
+        return Fail(child.error, child.cause)
+    from ..asl.states.map import tolerance_exceeded
+
+    count = pending.get("tolerated_failure_count")
+    percentage = pending.get("tolerated_failure_percentage")
+    if not tolerance_exceeded(pending["failures"], pending["total"], count, percentage):
+        return None
+    if count is None and percentage is None:
+        return Fail(child.error, child.cause)
+    return Fail(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded")
+
+
+def _tally(state: Any, parent: Execution, pending: dict, failure: Fail | None) -> ForkTally:
+    """Build the tally the driver expects from the children's stored outcomes."""
+    if state.type == "Map":
+        fork = ForkItems(None, [None] * pending["total"], 0, pending.get("tolerated_failure_count"),
+                         pending.get("tolerated_failure_percentage"))
+    else:
+        fork = ForkBranches(tuple(range(pending["total"])), None)
+    tally = ForkTally(fork)
+    tally.failure = failure
+    if failure is None:
+        rows = parent.children.filter(fork_id=pending["fork_id"]).order_by("child_index").values_list("child_index", "status", "output", "error", "cause")
+        for index, status, output, error, cause in rows.iterator(chunk_size=1000):
+            tally.ends[index] = Succeed(output) if status == Status.SUCCEEDED else Fail(error, cause)
+    return tally
+
+
+# -- entry points (django-q2 tasks take ids only) ---------------------------------------------
+
+
+def advance_execution(execution_id: Any, *, inline: bool = True) -> None:
+    """Advance an execution as far as it goes without waiting (a django-q2 task).
+
+    Does nothing when the execution has ended, another worker holds it, or it
+    is not due yet.
+    """
+    with transaction.atomic():
+        execution = _lock(execution_id)
+        if execution is None:
+            return
+        now = CLOCK.now()
+        if execution.wake_at is not None and execution.wake_at > now:
+            return
+        step = Step(execution)
+        cursor = step.cursor
+        if cursor is None:
+            step.start()
+        elif cursor.phase == ENTER:
+            step.settle(step.driver.advance(cursor))
+        elif cursor.phase == TIMER:
+            step.settle(step.driver.resume_timer(cursor))
+        elif cursor.phase == TASK:
+            # The task's lease ran out: its worker died, or the task ran past TimeoutSeconds.
+            call = cursor.pending
+            scheduled = cursor.entered_time or execution.start_date
+            if call.timeout_seconds and now >= scheduled + timedelta(seconds=call.timeout_seconds):
+                step.settle(step.driver.fail_task(cursor, ErrorName.TIMEOUT, None, timed_out=True))
+            else:
+                step.settle(call)
+        else:
+            return  # a fork waits for its children
+        step.save()
+    _after_commit(step.follow_ups, inline=inline)
+
+
+def _after_commit(follow_ups: list[tuple], *, inline: bool = False) -> None:
+    """Queue (or, in a worker, run) what a committed step asked for."""
+    from .queue import enqueue
+
+    for follow_up in follow_ups:
+        if follow_up[0] == "task":
+            enqueue("django_asl.engine.runtime.run_task", *[str(follow_up[1]), *follow_up[2:]])
+        else:
+            enqueue("django_asl.engine.runtime.advance_execution", str(follow_up[1]))
+
+
+def run_task(execution_id: Any, entered_event_id: int, attempt: int) -> None:
+    """Call the handler of an execution's pending task, then record its result (a django-q2 task)."""
+    execution = (Execution.objects.select_related("version", "state_machine")
+                 .filter(pk=execution_id, status=Status.RUNNING).first())
+    if execution is None or not execution.cursor:
+        return
+    cursor = Cursor.from_dict(execution.cursor)
+    if (cursor.phase, cursor.entered_event_id, cursor.attempt) != (TASK, entered_event_id, attempt):
+        return  # a stale delivery: that attempt was already recorded
+    call: InvokeTask = cursor.pending
+    step_context = Step(execution)
+    env = step_context.driver.env(cursor)
+    outcome: tuple
+    try:
+        handler = get_handler(call.resource)
+        result = call_handler(handler, call, TaskContext(env, call.resource, attempt))
+        outcome = ("result", result)
+    except UnknownResource as exc:
+        outcome = ("error", ErrorName.RUNTIME, str(exc), False)
+    except StatesError as exc:
+        outcome = ("error", exc.name, exc.cause, True)
+    except TaskError as exc:
+        outcome = ("error", exc.error, exc.cause, False)
+    except Exception as exc:  # the handler's own exception, named after its class
+        logger.info("Task %s of execution %s failed", call.resource, execution_id, exc_info=True)
+        outcome = ("error", type(exc).__name__, str(exc), False)
+    with transaction.atomic():
+        execution = _lock(execution_id)
+        if execution is None or not execution.cursor:
+            return
+        step = Step(execution)
+        cursor = step.cursor
+        if (cursor.phase, cursor.entered_event_id, cursor.attempt) != (TASK, entered_event_id, attempt):
+            return
+        if outcome[0] == "result":
+            step.settle(step.driver.resume_task(cursor, outcome[1]))
+        else:
+            step.settle(step.driver.fail_task(cursor, outcome[1], outcome[2], timed_out=outcome[3]))
+        step.save()
+    _after_commit(step.follow_ups)
