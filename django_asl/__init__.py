@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 _ENGINE_NAMES = frozenset({
     "ExecutionAlreadyExists", "ExecutionNotRunning", "InvalidExecutionInput", "StateMachineDoesNotExist",
     "UnknownResource", "autodiscover", "count_executions", "describe_execution", "get_execution_history",
-    "get_handler", "list_executions", "publish", "start_execution", "stop_execution", "task",
+    "get_handler", "list_executions", "publish", "start_execution", "start_sync_execution", "stop_execution", "task",
     "validate_definition",
 })
 

@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # How long a worker may run a Task handler that has no TimeoutSeconds before
     # another worker assumes it died and calls the handler again.
     "TASK_LEASE_SECONDS": 300,
+    # Store the per-state history of EXPRESS executions run by start_sync_execution.
+    "EXPRESS_HISTORY": False,
 }
 
 

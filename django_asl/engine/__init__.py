@@ -14,6 +14,7 @@ from .executions import (
     list_executions,
     publish,
     start_execution,
+    start_sync_execution,
     stop_execution,
     validate_definition,
 )
@@ -23,6 +24,6 @@ from .runtime import advance_execution, run_task
 __all__ = [
     "ExecutionAlreadyExists", "ExecutionNotRunning", "InvalidExecutionInput", "StateMachineDoesNotExist",
     "UnknownResource", "advance_execution", "autodiscover", "count_executions", "describe_execution",
-    "get_execution_history", "get_handler", "list_executions", "publish", "run_task", "start_execution",
+    "get_execution_history", "get_handler", "list_executions", "publish", "run_task", "start_execution", "start_sync_execution",
     "stop_execution", "task", "validate_definition",
 ]

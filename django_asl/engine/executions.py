@@ -15,7 +15,8 @@ from ..conf import asl_settings
 from ..exceptions import DjangoAslError
 from ..models import Execution, StateMachine, StateMachineVersion, definition_digest
 from . import runtime
-from .history import history_of
+from .history import history_of, store_events
+from .machines import machine_for
 from .queue import enqueue
 from .registry import handlers
 
@@ -152,6 +153,40 @@ def start_execution(state_machine: StateMachine | str, input: Any = None, *, nam
     return execution
 
 
+def start_sync_execution(state_machine: StateMachine | str, input: Any = None, *,
+                         name: str | None = None) -> Execution:
+    """Run an EXPRESS state machine to its end in this process and return the stored execution.
+
+    The execution record is stored; its per-state history only when
+    ``DJANGO_ASL["EXPRESS_HISTORY"]`` is true. Wait states really wait, as on AWS.
+    """
+    from ..asl import Context, run
+
+    machine = _state_machine(state_machine)
+    if machine.type != StateMachine.Type.EXPRESS:
+        raise DjangoAslError(f"start_sync_execution() runs EXPRESS state machines; {machine.name!r} is STANDARD.")
+    input = {} if input is None else input
+    _check_input(input)
+    now = runtime.CLOCK.now()
+    execution = Execution.objects.create(
+        state_machine=machine, version_id=machine.current_version_id, name=name or str(uuid.uuid4()),
+        input=input, start_date=now)
+    context = Context(execution_id=str(execution.pk), execution_name=execution.name,
+                      state_machine_id=f"django-asl:stateMachine:{machine.name}", state_machine_name=machine.name,
+                      start_time=now, clock=runtime.CLOCK)
+    record = bool(asl_settings.EXPRESS_HISTORY)
+    result = run(machine_for(machine.current_version), input, tasks=handlers(), context=context, real_time=True,
+                 record_history=record)
+    execution.status = result.status
+    execution.output, execution.error, execution.cause = result.output, result.error, result.cause
+    execution.stop_date = max(runtime.CLOCK.now(), now)
+    with transaction.atomic():
+        if record:
+            store_events(execution, result.history)
+        execution.save(update_fields=["status", "output", "error", "cause", "stop_date", "last_event_id"])
+    return execution
+
+
 def stop_execution(execution: Execution | str, *, error: str | None = None, cause: str | None = None) -> Execution:
     """Abort a running execution and its running branches and iterations."""
     execution_id = execution.pk if isinstance(execution, Execution) else execution
@@ -167,16 +202,8 @@ def stop_execution(execution: Execution | str, *, error: str | None = None, caus
         step.execution.save(update_fields=["status", "error", "cause", "cursor", "wake_at", "stop_date",
                                            "last_event_id"])
         step.writer.flush()
-        _abort_descendants(execution)
+        runtime.abort_descendants(execution)
     return execution
-
-
-def _abort_descendants(execution: Execution) -> None:
-    level = [execution.pk]
-    while level:
-        Execution.objects.filter(parent_id__in=level, status=Status.RUNNING).update(
-            status=Status.ABORTED, stop_date=runtime.CLOCK.now(), wake_at=None, cursor=None)
-        level = list(Execution.objects.filter(parent_id__in=level).values_list("pk", flat=True))
 
 
 def describe_execution(execution: Execution | str) -> dict:

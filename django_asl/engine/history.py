@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+
 from ..models import Execution, HistoryEvent
+from ..signals import BY_EVENT, state_entered, state_exited
 
 
 class HistoryWriter:
@@ -16,7 +19,7 @@ class HistoryWriter:
         self.clock = clock
         self.rows: list[HistoryEvent] = []
 
-    def add(self, event_type: str, details: dict | None = None) -> int:
+    def add(self, event_type: str, details: dict | None = None, timestamp: Any = None) -> int:
         """Buffer an event and return its sequence number (the driver's ``add`` callback)."""
         execution = self.execution
         execution.last_event_id += 1
@@ -24,14 +27,41 @@ class HistoryWriter:
         state_name = details.pop("name", "") if event_type.endswith(("Entered", "Exited")) else ""
         self.rows.append(HistoryEvent(
             execution_id=execution.pk, sequence=execution.last_event_id, type=event_type,
-            timestamp=self.clock.now(), state_name=state_name or "", details=details,
+            timestamp=timestamp or self.clock.now(), state_name=state_name or "", details=details,
         ))
         return execution.last_event_id
 
     def flush(self) -> None:
-        if self.rows:
-            HistoryEvent.objects.bulk_create(self.rows)
-            self.rows = []
+        """Insert the buffered events, and send their signals once the transaction commits."""
+        if not self.rows:
+            return
+        HistoryEvent.objects.bulk_create(self.rows)
+        self._signal_after_commit(self.rows)
+        self.rows = []
+
+    def _signal_after_commit(self, rows: list[HistoryEvent]) -> None:
+        sends = []
+        for event in rows:
+            signal = BY_EVENT.get(event.type)
+            if signal is not None and signal.has_listeners():
+                sends.append((signal, event, {}))
+            elif event.type.endswith("StateEntered") and state_entered.has_listeners():
+                sends.append((state_entered, event, {"state_name": event.state_name}))
+            elif event.type.endswith("StateExited") and state_exited.has_listeners():
+                sends.append((state_exited, event, {"state_name": event.state_name}))
+        if sends:
+            execution = self.execution
+            transaction.on_commit(lambda: [
+                signal.send(sender=Execution, execution=execution, event=event, **extra)
+                for signal, event, extra in sends])
+
+
+def store_events(execution: Execution, events: list[dict]) -> None:
+    """Store the history of an execution that ran in memory (an EXPRESS run)."""
+    writer = HistoryWriter(execution, None)
+    for event in events:
+        writer.add(event["type"], event["details"], event["timestamp"])
+    writer.flush()
 
 
 def history_of(execution: Execution) -> list[dict]:

@@ -82,6 +82,17 @@ class Step:
 
     # -- running ----------------------------------------------------------------------
 
+    @property
+    def deadline(self):
+        """Return when a top-level execution times out (its TimeoutSeconds), or None."""
+        seconds = self.machine.timeout_seconds if self.execution.parent_id is None else None
+        return self.execution.start_date + timedelta(seconds=seconds) if seconds is not None else None
+
+    def time_out(self) -> None:
+        """End the execution with TIMED_OUT, as AWS does when TimeoutSeconds passes."""
+        self.finish(Fail(ErrorName.TIMEOUT, None), Status.TIMED_OUT)
+        abort_descendants(self.execution)
+
     def start(self) -> None:
         execution = self.execution
         if execution.parent_id is None:
@@ -108,6 +119,9 @@ class Step:
         else:
             execution.wake_at = None
             self.fork(suspension)
+        deadline = self.deadline
+        if deadline is not None and (execution.wake_at is None or execution.wake_at > deadline):
+            execution.wake_at = deadline  # wake up to time the execution out
         execution.cursor = self.cursor.as_dict()
 
     def finish(self, end: Succeed | Fail, status: str | None = None) -> None:
@@ -172,6 +186,16 @@ class Step:
         ]
         Execution.objects.bulk_create(children, batch_size=500)
         self.follow_ups.extend(("advance", child.pk) for child in children)
+
+
+def abort_descendants(execution: Execution) -> None:
+    """Mark every running branch and iteration below ``execution`` ABORTED."""
+    level = [execution.pk]
+    now = CLOCK.now()
+    while level:
+        Execution.objects.filter(parent_id__in=level, status=Status.RUNNING).update(
+            status=Status.ABORTED, stop_date=now, wake_at=None, cursor=None)
+        level = list(Execution.objects.filter(parent_id__in=level).values_list("pk", flat=True))
 
 
 def child_finished(child: Execution) -> None:
@@ -257,7 +281,10 @@ def advance_execution(execution_id: Any, *, inline: bool = True) -> None:
             return
         step = Step(execution)
         cursor = step.cursor
-        if cursor is None:
+        deadline = step.deadline
+        if deadline is not None and now >= deadline:
+            step.time_out()
+        elif cursor is None:
             step.start()
         elif cursor.phase == ENTER:
             step.settle(step.driver.advance(cursor))
@@ -278,36 +305,55 @@ def advance_execution(execution_id: Any, *, inline: bool = True) -> None:
 
 
 def _after_commit(follow_ups: list[tuple], *, inline: bool = False) -> None:
-    """Queue (or, in a worker, run) what a committed step asked for."""
+    """Queue, or in a worker run right here, what committed steps asked for.
+
+    With ``inline``, the next task of the same execution runs in this process at
+    once (a chain of tasks costs no queue round trip); new executions and
+    children are always queued, so that every worker can take them.
+    """
     from .queue import enqueue
 
-    for follow_up in follow_ups:
-        if follow_up[0] == "task":
-            enqueue("django_asl.engine.runtime.run_task", *[str(follow_up[1]), *follow_up[2:]])
+    work = list(follow_ups)
+    while work:
+        follow_up = work.pop(0)
+        if follow_up[0] == "task" and inline:
+            work.extend(_run_task(*follow_up[1:]))
+        elif follow_up[0] == "task":
+            enqueue("django_asl.engine.runtime.run_task", str(follow_up[1]), *follow_up[2:])
         else:
             enqueue("django_asl.engine.runtime.advance_execution", str(follow_up[1]))
 
 
 def run_task(execution_id: Any, entered_event_id: int, attempt: int) -> None:
     """Call the handler of an execution's pending task, then record its result (a django-q2 task)."""
+    _after_commit(_run_task(execution_id, entered_event_id, attempt), inline=True)
+
+
+def _heartbeat(execution_id: Any, call: InvokeTask) -> None:
+    """Push the task's lease (``wake_at``) forward: the handler is alive."""
+    seconds = call.heartbeat_seconds or asl_settings.TASK_LEASE_SECONDS
+    Execution.objects.filter(pk=execution_id, status=Status.RUNNING).update(
+        wake_at=CLOCK.now() + timedelta(seconds=seconds))
+
+
+def _run_task(execution_id: Any, entered_event_id: int, attempt: int) -> list[tuple]:
     execution = (Execution.objects.select_related("version", "state_machine")
                  .filter(pk=execution_id, status=Status.RUNNING).first())
     if execution is None or not execution.cursor:
-        return
+        return []
     cursor = Cursor.from_dict(execution.cursor)
     if (cursor.phase, cursor.entered_event_id, cursor.attempt) != (TASK, entered_event_id, attempt):
-        return  # a stale delivery: that attempt was already recorded
+        return []  # a stale delivery: that attempt was already recorded
     call: InvokeTask = cursor.pending
-    step_context = Step(execution)
-    env = step_context.driver.env(cursor)
+    env = Step(execution).driver.env(cursor)
     outcome: tuple
     try:
         handler = get_handler(call.resource)
-        result = call_handler(handler, call, TaskContext(env, call.resource, attempt))
-        outcome = ("result", result)
+        task_context = TaskContext(env, call.resource, attempt, lambda: _heartbeat(execution_id, call))
+        outcome = ("result", call_handler(handler, call, task_context))
     except UnknownResource as exc:
         outcome = ("error", ErrorName.RUNTIME, str(exc), False)
-    except StatesError as exc:
+    except StatesError as exc:  # the watchdog's States.Timeout / States.HeartbeatTimeout
         outcome = ("error", exc.name, exc.cause, True)
     except TaskError as exc:
         outcome = ("error", exc.error, exc.cause, False)
@@ -317,14 +363,14 @@ def run_task(execution_id: Any, entered_event_id: int, attempt: int) -> None:
     with transaction.atomic():
         execution = _lock(execution_id)
         if execution is None or not execution.cursor:
-            return
+            return []
         step = Step(execution)
         cursor = step.cursor
         if (cursor.phase, cursor.entered_event_id, cursor.attempt) != (TASK, entered_event_id, attempt):
-            return
+            return []
         if outcome[0] == "result":
             step.settle(step.driver.resume_task(cursor, outcome[1]))
         else:
             step.settle(step.driver.fail_task(cursor, outcome[1], outcome[2], timed_out=outcome[3]))
         step.save()
-    _after_commit(step.follow_ups)
+    return step.follow_ups
