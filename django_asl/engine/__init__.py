@@ -20,10 +20,11 @@ from .executions import (
 )
 from .registry import UnknownResource, autodiscover, get_handler, task
 from .runtime import advance_execution, run_task
+from .worker import run_worker
 
 __all__ = [
     "ExecutionAlreadyExists", "ExecutionNotRunning", "InvalidExecutionInput", "StateMachineDoesNotExist",
     "UnknownResource", "advance_execution", "autodiscover", "count_executions", "describe_execution",
-    "get_execution_history", "get_handler", "list_executions", "publish", "run_task", "start_execution", "start_sync_execution",
+    "get_execution_history", "get_handler", "list_executions", "publish", "run_task", "run_worker", "start_execution", "start_sync_execution",
     "stop_execution", "task", "validate_definition",
 ]

@@ -1,0 +1,1 @@
+"""Management commands of django-asl: thin front ends over ``django_asl.engine``."""

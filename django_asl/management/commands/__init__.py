@@ -1,0 +1,1 @@
+"""The ``asl_*`` management commands; each calls only what ``django_asl.engine`` exports."""
