@@ -150,42 +150,48 @@ class Step:
     # -- Parallel and Map ----------------------------------------------------------------
 
     def fork(self, fork: ForkBranches | ForkItems) -> None:
-        """Create the child executions of a Parallel or Map state (Map: up to MaxConcurrency)."""
+        """Create the child executions of a Parallel or Map state.
+
+        Every child is created at once, but a Map schedules only MaxConcurrency
+        of them; the parent keeps counters, never the items, so that each
+        child's end rewrites a few bytes of it.
+        """
         execution = self.execution
         state_name = self.cursor.state
         pending = self.cursor.pending
         if type(fork) is ForkBranches:
             inputs = [(index, fork.input, child_path(execution.machine_path, state_name, index))
                       for index in range(len(fork.branches))]
-            pending.update(total=len(inputs), started=len(inputs))
+            limit = len(inputs)
         else:
             path = child_path(execution.machine_path, state_name, None)
-            limit = fork.max_concurrency or len(fork.items)
-            inputs = [(index, item, path) for index, item in enumerate(fork.items[:limit])]
-            pending.update({
-                "total": len(fork.items), "started": len(inputs), "items": fork.items,
-                "tolerated_failure_count": fork.tolerated_failure_count,
-                "tolerated_failure_percentage": fork.tolerated_failure_percentage,
-            })
-            for index, _, _ in inputs:
+            inputs = [(index, item, path) for index, item in enumerate(fork.items)]
+            limit = fork.max_concurrency or len(inputs)
+            pending["tolerated_failure_count"] = fork.tolerated_failure_count
+            pending["tolerated_failure_percentage"] = fork.tolerated_failure_percentage
+            for index in range(min(limit, len(inputs))):
                 self.writer.add("MapIterationStarted", {"name": state_name, "index": index})
+        pending.update(total=len(inputs), started=min(limit, len(inputs)))
         if not inputs:
             self.settle(self.driver.resume_fork(self.cursor, ForkTally(fork)))
             return
-        self.start_children(inputs)
+        self.create_children(inputs, limit)
 
-    def start_children(self, inputs: list[tuple[int, Any, str]]) -> None:
+    def create_children(self, inputs: list[tuple[int, Any, str]], scheduled: int) -> None:
+        """Insert the children; the first ``scheduled`` of them are due now, the rest wait their turn."""
         execution = self.execution
         fork_id = self.cursor.pending["fork_id"]
         now = CLOCK.now()
-        children = [
-            Execution(state_machine_id=execution.state_machine_id, version_id=execution.version_id,
-                      name=f"{execution.name}/{fork_id}/{index}"[-80:], input=data, machine_path=path,
-                      parent=execution, fork_id=fork_id, child_index=index, start_date=now, wake_at=now)
-            for index, data, path in inputs
-        ]
-        Execution.objects.bulk_create(children, batch_size=500)
-        self.follow_ups.extend(("advance", child.pk) for child in children)
+        for start in range(0, len(inputs), 500):
+            children = [
+                Execution(state_machine_id=execution.state_machine_id, version_id=execution.version_id,
+                          name=f"{execution.name}/{fork_id}/{index}"[-80:], input=data, machine_path=path,
+                          parent=execution, fork_id=fork_id, child_index=index, start_date=now,
+                          wake_at=now if index < scheduled else None)
+                for index, data, path in inputs[start:start + 500]
+            ]
+            Execution.objects.bulk_create(children)
+            self.follow_ups.extend(("advance", child.pk) for child in children if child.child_index < scheduled)
 
 
 def abort_descendants(execution: Execution) -> None:
@@ -219,7 +225,10 @@ def child_finished(child: Execution) -> None:
         index = pending["started"]
         pending["started"] += 1
         step.writer.add("MapIterationStarted", {"name": state.name, "index": index})
-        step.start_children([(index, pending["items"][index], child_path(parent.machine_path, state.name, None))])
+        now = CLOCK.now()
+        waiting = Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], child_index=index)
+        waiting.update(wake_at=now, start_date=now)
+        step.follow_ups.extend(("advance", pk) for pk in waiting.values_list("pk", flat=True))
     if failure is not None or pending["ended"] == pending["total"]:
         tally = _tally(state, parent, pending, failure)
         Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(

@@ -205,3 +205,23 @@ def test_express_runs_synchronously_without_history_by_default(tasks, settings):
     settings.DJANGO_ASL = {"EXPRESS_HISTORY": True}
     execution = start_sync_execution("quick", 1)
     assert types(execution)[0] == "ExecutionStarted" and execution.history.count() == 7
+
+
+def test_map_max_concurrency_bounds_the_children_running_at_any_time(tasks, clock, django_capture_on_commit_callbacks):
+    from django_asl.engine.timers import next_due_time, run_due_timers
+
+    sm = publish("limited", machine({"Fan": {
+        "Type": "Map", "MaxConcurrency": 2, "End": True, "ItemSelector": {"i.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 10, "End": True}}},
+    }}, "Fan"))
+    execution = start_execution(sm, list(range(7)))
+    most = 0
+    while Execution.objects.filter(pk=execution.pk, status="RUNNING").exists():
+        with django_capture_on_commit_callbacks(execute=True):
+            run_due_timers()
+        running = execution.children.filter(status="RUNNING").exclude(cursor=None, wake_at=None).count()
+        most = max(most, running)
+        clock.advance_to(next_due_time() or clock.now())
+    execution.refresh_from_db()
+    assert most == 2
+    assert execution.output == [{"i": index} for index in range(7)]
