@@ -85,7 +85,7 @@ def main() -> None:
              for _ in range(args.loops)]
 
     # Due times start after every execution has been started and has entered its Wait state.
-    first_due = timezone.now() + timedelta(seconds=10 + args.executions * 0.004)
+    first_due = timezone.now() + timedelta(seconds=10 + args.executions * 0.008)
     step = args.spread / args.executions
     started = time.perf_counter()
     for index in range(args.executions):

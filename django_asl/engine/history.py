@@ -33,11 +33,18 @@ class HistoryWriter:
 
     def flush(self) -> None:
         """Insert the buffered events, and send their signals once the transaction commits."""
-        if not self.rows:
-            return
-        HistoryEvent.objects.bulk_create(self.rows)
-        self._signal_after_commit(self.rows)
-        self.rows = []
+        self.flush_all([self])
+
+    @staticmethod
+    def flush_all(writers: list[HistoryWriter]) -> None:
+        """Insert the events of several writers in one statement."""
+        rows = [row for writer in writers for row in writer.rows]
+        if rows:
+            HistoryEvent.objects.bulk_create(rows)
+        for writer in writers:
+            if writer.rows:
+                writer._signal_after_commit(writer.rows)
+                writer.rows = []
 
     def _signal_after_commit(self, rows: list[HistoryEvent]) -> None:
         sends = []

@@ -141,11 +141,7 @@ class Step:
         self.finished = execution
 
     def save(self) -> None:
-        self.writer.flush()
-        self.execution.save(update_fields=[
-            "status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"])
-        if self.finished is not None and self.finished.parent_id is not None:
-            child_finished(self.finished)
+        save_steps([self])
 
     # -- Parallel and Map ----------------------------------------------------------------
 
@@ -192,6 +188,21 @@ class Step:
             ]
             Execution.objects.bulk_create(children)
             self.follow_ups.extend(("advance", child.pk) for child in children if child.child_index < scheduled)
+
+
+STEP_FIELDS = ["status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"]
+
+
+def save_steps(steps: list[Step]) -> None:
+    """Write the events of several steps in one INSERT and their executions in one UPDATE."""
+    HistoryWriter.flush_all([step.writer for step in steps])
+    if len(steps) == 1:
+        steps[0].execution.save(update_fields=STEP_FIELDS)
+    else:
+        Execution.objects.bulk_update([step.execution for step in steps], STEP_FIELDS)
+    for step in steps:
+        if step.finished is not None and step.finished.parent_id is not None:
+            child_finished(step.finished)
 
 
 def abort_descendants(execution: Execution) -> None:
@@ -275,6 +286,32 @@ def _tally(state: Any, parent: Execution, pending: dict, failure: Fail | None) -
 # -- entry points (django-q2 tasks take ids only) ---------------------------------------------
 
 
+def _advance_locked(step: Step, now: Any) -> bool:
+    """Advance a locked, due execution as far as it goes; return False when it has nothing to do."""
+    execution = step.execution
+    cursor = step.cursor
+    deadline = step.deadline
+    if deadline is not None and now >= deadline:
+        step.time_out()
+    elif cursor is None:
+        step.start()
+    elif cursor.phase == ENTER:
+        step.settle(step.driver.advance(cursor))
+    elif cursor.phase == TIMER:
+        step.settle(step.driver.resume_timer(cursor))
+    elif cursor.phase == TASK:
+        # The task's lease ran out: its worker died, or the task ran past TimeoutSeconds.
+        call = cursor.pending
+        scheduled = cursor.entered_time or execution.start_date
+        if call.timeout_seconds and now >= scheduled + timedelta(seconds=call.timeout_seconds):
+            step.settle(step.driver.fail_task(cursor, ErrorName.TIMEOUT, None, timed_out=True))
+        else:
+            step.settle(call)
+    else:
+        return False  # a fork waits for its children
+    return True
+
+
 def advance_execution(execution_id: Any, *, inline: bool = True) -> None:
     """Advance an execution as far as it goes without waiting (a django-q2 task).
 
@@ -289,28 +326,31 @@ def advance_execution(execution_id: Any, *, inline: bool = True) -> None:
         if execution.wake_at is not None and execution.wake_at > now:
             return
         step = Step(execution)
-        cursor = step.cursor
-        deadline = step.deadline
-        if deadline is not None and now >= deadline:
-            step.time_out()
-        elif cursor is None:
-            step.start()
-        elif cursor.phase == ENTER:
-            step.settle(step.driver.advance(cursor))
-        elif cursor.phase == TIMER:
-            step.settle(step.driver.resume_timer(cursor))
-        elif cursor.phase == TASK:
-            # The task's lease ran out: its worker died, or the task ran past TimeoutSeconds.
-            call = cursor.pending
-            scheduled = cursor.entered_time or execution.start_date
-            if call.timeout_seconds and now >= scheduled + timedelta(seconds=call.timeout_seconds):
-                step.settle(step.driver.fail_task(cursor, ErrorName.TIMEOUT, None, timed_out=True))
-            else:
-                step.settle(call)
-        else:
-            return  # a fork waits for its children
+        if not _advance_locked(step, now):
+            return
         step.save()
     _after_commit(step.follow_ups, inline=inline)
+
+
+def advance_due(limit: int = 100) -> int:
+    """Advance up to ``limit`` due executions in one transaction; return how many were due.
+
+    The timer loop's unit of work: one locking SELECT (``SKIP LOCKED``, so loops
+    on other machines take other rows), one INSERT of every step's events and
+    one UPDATE of every execution, then one commit.
+    """
+    with transaction.atomic():
+        now = CLOCK.now()
+        executions = list(
+            Execution.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("version", "state_machine")
+            .filter(status=Status.RUNNING, wake_at__lte=now).order_by("wake_at")[:limit])
+        steps = [step for step in map(Step, executions) if _advance_locked(step, now)]
+        if steps:
+            save_steps(steps)
+    for step in steps:
+        _after_commit(step.follow_ups)
+    return len(executions)
 
 
 def _after_commit(follow_ups: list[tuple], *, inline: bool = False) -> None:

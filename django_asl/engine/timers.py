@@ -19,11 +19,8 @@ def due_execution_ids(limit: int = 100) -> list:
 
 
 def run_due_timers(limit: int = 100) -> int:
-    """Advance up to ``limit`` due executions in this process; return how many were due."""
-    ids = due_execution_ids(limit)
-    for execution_id in ids:
-        runtime.advance_execution(execution_id, inline=False)
-    return len(ids)
+    """Advance up to ``limit`` due executions in this process, in one transaction; return how many."""
+    return runtime.advance_due(limit)
 
 
 def next_due_time():
