@@ -49,12 +49,16 @@ FINISHED = {Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED}
 def _lock(execution_id: Any) -> Execution | None:
     """Return the running execution, locked, or None if it ended or another worker holds it."""
     return (Execution.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("version", "state_machine")
+            .select_related("version", "state_machine", "parent")
             .filter(pk=execution_id, status=Status.RUNNING).first())
 
 
 def context_for(execution: Execution) -> Context:
-    """Return the language core's Context for an execution (its root's identity for children)."""
+    """Return the language core's Context for an execution (its root's identity for children).
+
+    The lock queries join the parent, so a branch or iteration one level down
+    costs no query here; deeper ones load their ancestors.
+    """
     root = execution
     while root.parent_id is not None:
         root = root.parent
@@ -217,7 +221,7 @@ def abort_descendants(execution: Execution) -> None:
 
 def child_finished(child: Execution) -> None:
     """Record a branch's or iteration's end in its parent; resume the parent when all have ended."""
-    parent = (Execution.objects.select_for_update(of=("self",)).select_related("version", "state_machine")
+    parent = (Execution.objects.select_for_update(of=("self",)).select_related("version", "state_machine", "parent")
               .filter(pk=child.parent_id, status=Status.RUNNING).first())
     if parent is None or not parent.cursor or parent.cursor.get("phase") != FORK \
             or parent.cursor["pending"]["fork_id"] != child.fork_id:
@@ -242,8 +246,9 @@ def child_finished(child: Execution) -> None:
         step.follow_ups.extend(("advance", pk) for pk in waiting.values_list("pk", flat=True))
     if failure is not None or pending["ended"] == pending["total"]:
         tally = _tally(state, parent, pending, failure)
-        Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(
-            status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None, cursor=None)
+        if failure is not None:  # stop the siblings still running or waiting their turn
+            Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(
+                status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None, cursor=None)
         step.settle(step.driver.resume_fork(step.cursor, tally))
     else:
         parent.cursor = step.cursor.as_dict()
@@ -278,7 +283,7 @@ def _tally(state: Any, parent: Execution, pending: dict, failure: Fail | None) -
     tally.failure = failure
     if failure is None:
         rows = parent.children.filter(fork_id=pending["fork_id"]).order_by("child_index").values_list("child_index", "status", "output", "error", "cause")
-        for index, status, output, error, cause in rows.iterator(chunk_size=1000):
+        for index, status, output, error, cause in rows:
             tally.ends[index] = Succeed(output) if status == Status.SUCCEEDED else Fail(error, cause)
     return tally
 
@@ -343,7 +348,7 @@ def advance_due(limit: int = 100) -> int:
         now = CLOCK.now()
         executions = list(
             Execution.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("version", "state_machine")
+            .select_related("version", "state_machine", "parent")
             .filter(status=Status.RUNNING, wake_at__lte=now).order_by("wake_at")[:limit])
         steps = [step for step in map(Step, executions) if _advance_locked(step, now)]
         if steps:
