@@ -1,25 +1,38 @@
-"""Run the example order workflow in-process and print its result and history.
+"""Run the example order workflow durably, in a real worker, and print what happened.
 
-    python -m example_project.demo                      # a good order
+    python -m example_project.demo                      # a good order: SUCCEEDED
     python -m example_project.demo --scenario declined  # the card is declined: Catch -> PaymentFailed
     python -m example_project.demo --scenario invalid   # no order lines: Catch -> OrderRejected
     python -m example_project.demo --input '{"order": {...}}'
 
-For now this runs the definition through the language core (``asl.run``) with
-the project's task handlers, resolved from ``settings.DJANGO_ASL["TASKS"]``;
-nothing is stored. Durable executions (engine, admin, API) come later.
+The demo publishes ``statemachines/order.asl.json`` as the state machine
+"order" (an unchanged definition keeps its version), creates an ``Order``
+(whose ``post_save`` receiver starts the order's execution once the
+transaction commits), and starts ``manage.py asl_worker`` in a subprocess: a
+django-q2 cluster of two worker processes plus the timer loop. It prints the
+execution's history as the worker writes it, then its status and output,
+and stops the worker. The database must be migrated (``make demo`` does it).
+
+Exit status: 0 when the execution SUCCEEDED; 1 when it failed or did not end
+within ``--timeout`` seconds; 2 when the definition is not valid.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-DEFINITION = Path(__file__).resolve().parent / "statemachines" / "order.asl.json"
+BASE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BASE_DIR.parent
+DEFINITION = BASE_DIR / "statemachines" / "order.asl.json"
 
 
 def sample_order(scenario: str = "ok") -> dict:
@@ -43,79 +56,205 @@ def sample_order(scenario: str = "ok") -> dict:
     return {"order": order}
 
 
-def load_tasks() -> dict[str, Any]:
-    """Return the task handlers named in ``settings.DJANGO_ASL["TASKS"]``, by resource."""
-    from django.utils.module_loading import import_string
+def next_order_number() -> str:
+    """Return an order number that no order has yet: A-1001, A-1002, ..."""
+    from example_project.orders.models import Order
 
-    from django_asl.conf import asl_settings
+    number = 1001 + Order.objects.count()
+    while Order.objects.filter(number=f"A-{number}").exists():
+        number += 1
+    return f"A-{number}"
 
-    return {resource: import_string(path) for resource, path in asl_settings.TASKS.items()}
+
+def create_order(data: dict, number: str):
+    """Create the order described by ``data`` (the workflow input's ``order``); its workflow starts on commit."""
+    from django.db import transaction
+
+    from example_project.orders.models import Order
+
+    with transaction.atomic():
+        order = Order.objects.create(
+            number=number, customer_email=data.get("email", ""), customer_phone=data.get("phone", ""),
+            address=data.get("address") or {}, card=data.get("card", ""), lines=data.get("lines") or [])
+    order.refresh_from_db()
+    return order
 
 
-def print_history(history: list[dict]) -> None:
-    """Print one line per event: id, time since the start, type, state name and any error."""
-    print("History:")
-    start = history[0].get("timestamp") if history else None
+def start_worker(log: IO) -> subprocess.Popen:
+    """Start ``manage.py asl_worker`` with this process's settings, in its own process group."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "manage.py"), "asl_worker", "--poll", "0.1"],
+        cwd=REPO_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_worker(worker: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop the worker with SIGTERM (it lets running tasks finish); kill its process group if it hangs."""
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker, its sentinel and its django-q2 workers
+        worker.wait()
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def summary(event: dict) -> str:
+    """Return a short description of a history event: an error, a task's call or result, an input, ..."""
+    details = event.get("details") or {}
+    event_type = event["type"]
+    if details.get("error"):
+        return f"{details['error']}: {details.get('cause') or ''}"
+    if event_type.endswith("Scheduled") and "resource" in details:
+        # The last part of the resource URI names the function: "function:charge-payment" -> charge-payment.
+        return f"{details['resource'].rsplit(':', 1)[-1]}({_short(details.get('parameters'), 44)})"
+    if event_type == "ExecutionStarted":
+        return f"input {_short(details.get('input'))}"
+    if event_type.endswith("Succeeded") and "output" in details and not event_type.endswith("StateSucceeded"):
+        return f"-> {_short(details['output'])}"
+    if event_type == "MapStateStarted" and "length" in details:
+        return f"{details['length']} items"
+    if event_type.startswith("MapIteration") and "index" in details:
+        return f"item {details['index']}"
+    return ""
+
+
+def history_line(event: dict, start: datetime | None) -> str:
+    """Return one printed history line: id, time since the start, type, state name and a summary."""
+    moment = event.get("timestamp")
+    elapsed = f"+{(moment - start).total_seconds():5.1f}s" if start and isinstance(moment, datetime) else ""
+    line = f"  {event['id']:>3} {elapsed:>8}  {event['type']:<26}  {event['details'].get('name', ''):<18}"
+    return f"{line}  {summary(event)}".rstrip()
+
+
+def follow_execution(execution_id: str, worker: subprocess.Popen, timeout: float) -> dict | None:
+    """Print the execution's history events as they are written; return it once it ends (None on timeout)."""
+    import django_asl
+
+    printed = 0
+    start = None
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = django_asl.describe_execution(execution_id)
+        history = django_asl.get_execution_history(execution_id)
+        if history and start is None:
+            start = history[0]["timestamp"]
+        for event in history[printed:]:
+            print(history_line(event, start), flush=True)
+        printed = len(history)
+        if execution["status"] != "RUNNING":
+            return execution
+        if worker.poll() is not None:
+            print(f"The worker exited with status {worker.returncode}.", file=sys.stderr)
+            return None
+        if time.monotonic() > deadline:
+            print(f"The execution did not end within {timeout:g} s.", file=sys.stderr)
+            return None
+        time.sleep(0.2)
+
+
+def print_children(execution: dict, history: list[dict]) -> None:
+    """Print one line per Parallel branch and Map iteration: its state, index, status and task results.
+
+    Each branch or iteration is a child execution with its own history, named
+    ``<execution name>/<id of the fork's Started event>/<index>``.
+    """
+    import django_asl
+
+    children = django_asl.list_executions(name_prefix=f"{execution['name']}/", include_children=True)
+    if not children:
+        return
+    # The state that forked: the last state entered before the fork's Started event.
+    entered = {}
+    name = ""
     for event in history:
-        details = event.get("details") if isinstance(event.get("details"), dict) else {}
-        moment = event.get("timestamp")
-        elapsed = f"+{(moment - start).total_seconds():4.0f}s" if isinstance(moment, datetime) else ""
-        line = f"  {event.get('id', ''):>3} {elapsed:>6}  {event.get('type', '')}"
-        # The state's name: a top-level "state" key, or the event details' "name" as on AWS.
-        state = event.get("state") or details.get("name")
-        if state:
-            line = f"{line:<45}  {state}"
-        if details.get("error"):
-            line += f"  [{details['error']}: {details.get('cause') or ''}]"
-        print(line)
+        name = event["details"].get("name", name) if event["type"].endswith("StateEntered") else name
+        entered[event["id"]] = name
+    print("Branches and iterations (child executions):")
+    for child in sorted(children, key=lambda child: (child.fork_id or 0, child.child_index or 0)):
+        results = [
+            f"{event['details'].get('name', '')}" if event["type"].endswith("StateEntered") else summary(event)
+            for event in django_asl.get_execution_history(str(child.pk))
+            if event["type"].endswith(("TaskStateEntered", "Succeeded", "Failed"))
+            and not event["type"].endswith("StateSucceeded")
+        ]
+        label = f"{entered.get(child.fork_id, '')}[{child.child_index}]"
+        print(f"  {label:<18}  {child.status:<9}  {' '.join(results)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_project.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", choices=["ok", "declined", "invalid"], default="ok",
                         help="which sample order to process (default: ok)")
-    parser.add_argument("--input", help="execution input as JSON, instead of a sample order")
+    parser.add_argument("--input", help='the order as JSON, {"order": {...}}, instead of a sample order')
     parser.add_argument("--definition", type=Path, default=DEFINITION, help="the state machine (ASL JSON)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the end (default 60)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
     import django
 
     django.setup()
-    from django_asl import asl
+    import django_asl
+    from django_asl.asl import DefinitionError
 
-    for name in ("validate", "run"):
-        if not hasattr(asl, name):
-            print(f"django_asl.asl.{name}() is not available yet: the language core is still being written.",
-                  file=sys.stderr)
-            return 3
-
+    # 1. Publish the workflow: a changed definition becomes a new version, an unchanged one is kept.
     definition = json.loads(args.definition.read_text(encoding="utf-8"))
-    execution_input = json.loads(args.input) if args.input else sample_order(args.scenario)
-
-    issues = asl.validate(definition)
-    for issue in issues:
-        print(f"{getattr(issue, 'severity', 'error')}: {issue.path}: {issue.message} [{issue.code}]")
-    if any(getattr(issue, "severity", "error") == "error" for issue in issues):
+    try:
+        machine = django_asl.publish("order", definition)
+    except DefinitionError as exc:
+        for issue in exc.issues:
+            print(f"{issue.path}: {issue.message} [{issue.code}]", file=sys.stderr)
         print(f"{args.definition} is not a valid state machine.", file=sys.stderr)
         return 2
-    print(f"Definition {args.definition.name}: valid, {len(definition['States'])} top-level states.")
-    print("Input:")
-    print(json.dumps(execution_input, indent=2))
-    print()
+    print(f"Published state machine {machine.name!r}, version {machine.current_version.number} "
+          f"({args.definition.name}, {len(definition['States'])} top-level states).")
 
-    result = asl.run(definition, execution_input, tasks=load_tasks())
+    with tempfile.TemporaryFile("w+") as log:
+        # 2. A worker: `manage.py asl_worker`, a django-q2 cluster and the timer loop.
+        worker = start_worker(log)
+        print(f"Started the worker: manage.py asl_worker (pid {worker.pid}).")
+        try:
+            # 3. An order: its post_save receiver starts the execution once the order is committed.
+            raw = json.loads(args.input) if args.input else sample_order(args.scenario)
+            data = raw.get("order", raw)  # {"order": {...}}, or the order itself
+            order = create_order(data, next_order_number())
+            if order.execution_id is None:
+                print(f"Order {order.number} did not start an execution.", file=sys.stderr)
+                return 1
+            print(f"Created order {order.number} (total {order.total}): execution "
+                  f"{order.execution.name} ({order.execution_id}).")
+            print("History:")
+            execution = follow_execution(str(order.execution_id), worker, args.timeout)
+        finally:
+            stop_worker(worker)
+            print(f"Stopped the worker (exit status {worker.returncode}).")
+        if execution is not None:
+            print_children(execution, django_asl.get_execution_history(execution["execution_id"]))
+        if execution is None:
+            log.seek(0)
+            print("Worker log (last lines):", *log.read().splitlines()[-30:], sep="\n  ", file=sys.stderr)
+            return 1
 
-    print_history(result.history)
+    order.refresh_from_db()
     print()
-    print(f"Status: {result.status}")
-    if result.status == "SUCCEEDED":
+    print(f"Status: {execution['status']}")
+    if execution["status"] == "SUCCEEDED":
         print("Output:")
-        print(json.dumps(result.output, indent=2))
+        print(json.dumps(execution["output"], indent=2))
     else:
-        print(f"Error: {result.error}")
-        print(f"Cause: {result.cause}")
-    return 0 if result.status == "SUCCEEDED" else 1
+        print(f"Error: {execution['error']}")
+        print(f"Cause: {execution['cause']}")
+    print(f"Order {order.number}: {order.status}" + (f" ({order.failure})" if order.failure else ""))
+    return 0 if execution["status"] == "SUCCEEDED" else 1
 
 
 if __name__ == "__main__":

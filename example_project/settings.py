@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_q",
     "django_asl",
+    "example_project.orders",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +66,19 @@ DATABASES = {
         conn_max_age=60,
     ),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker's processes and the web process share the file. Wait for a busy
+    # database instead of failing at once; with Django >= 5.1, let readers run
+    # while one process writes (WAL), and take the write lock when a transaction
+    # begins (IMMEDIATE), so that two transactions never both read, then both
+    # try to write and one fails with "database is locked". SQLite ignores
+    # SELECT ... FOR UPDATE: these serialised transactions are what stand for it.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+    if django.VERSION >= (5, 1):
+        DATABASES["default"]["OPTIONS"].update({
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
@@ -71,17 +86,35 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
 
-# django-q2 runs the engine's queued work: `python manage.py qcluster`.
-Q_CLUSTER = {"name": "django_asl_example", "orm": "default", "workers": 2, "timeout": 60, "retry": 120}
+# django-q2 runs the engine's queued steps and task handlers: `python manage.py asl_worker`
+# starts a cluster of two worker processes on the ORM broker (this database), plus
+# django-asl's timer loop. A task that runs past `timeout` is killed; one that no worker
+# acknowledged is handed out again after `retry` seconds (more than `timeout`). The
+# engine's own task leases and Retry fields deal with failures, so django-q2 need not
+# keep failed tasks or catch up on missed schedules.
+Q_CLUSTER = {
+    "name": "django_asl_example",
+    "orm": "default",
+    "workers": 2,
+    "timeout": 60,
+    "retry": 90,
+    "poll": 0.1,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 100,
+}
 
+# The order workflow's task handlers are registered with @django_asl.task in
+# example_project/orders/asl_tasks.py, found there by autodiscovery: no "TASKS" mapping.
 DJANGO_ASL = {
-    # Task Resource URI -> Python callable (see example_project/tasks.py).
-    "TASKS": {
-        "arn:aws:lambda:eu-west-1:000000000000:function:validate-order": "example_project.tasks.validate_order",
-        "urn:django-asl:inventory.reserve": "example_project.tasks.reserve_stock",
-        "arn:aws:lambda:eu-west-1:000000000000:function:charge-payment": "example_project.tasks.charge_payment",
-        "arn:aws:lambda:eu-west-1:000000000000:function:ship-order": "example_project.tasks.ship_order",
-        "urn:django-asl:notify.email": "example_project.tasks.send_email",
-        "urn:django-asl:notify.sms": "example_project.tasks.send_sms",
-    },
+    "MAX_PAYLOAD_BYTES": 262144,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"django_asl.worker": {"level": "INFO"}},
 }

@@ -23,6 +23,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django_q",
     "django_asl",
+    # The example project's orders app: tests/test_example_project.py runs its workflow.
+    "example_project.orders",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The example shop's orders: each new order is fulfilled by the "order" workflow."""
