@@ -178,7 +178,8 @@ class HistoryEvent(models.Model):
     """One event of an execution's history, numbered from 1 per execution. Never updated."""
 
     id = models.BigAutoField(primary_key=True)
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="history")
+    # The unique (execution, sequence) index serves lookups by execution: no index of its own.
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="history", db_index=False)
     sequence = models.PositiveIntegerField()
     type = models.CharField(max_length=64)
     timestamp = models.DateTimeField()

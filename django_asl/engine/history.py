@@ -3,9 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..models import Execution, HistoryEvent
+
+# The columns an event is written with, in order (the id is the database's).
+_COLUMNS = [HistoryEvent._meta.get_field(name)
+            for name in ("execution", "sequence", "type", "timestamp", "state_name", "details")]
+# SQLite binds at most 999 parameters a statement.
+_ROWS_PER_INSERT = 999 // len(_COLUMNS)
 from ..signals import BY_EVENT, state_entered, state_exited
 
 
@@ -17,7 +23,7 @@ class HistoryWriter:
     def __init__(self, execution: Execution, clock: Any) -> None:
         self.execution = execution
         self.clock = clock
-        self.rows: list[HistoryEvent] = []
+        self.rows: list[tuple] = []  # (execution id, sequence, type, timestamp, state name, details)
 
     def add(self, event_type: str, details: dict | None = None, timestamp: Any = None) -> int:
         """Buffer an event and return its sequence number (the driver's ``add`` callback)."""
@@ -25,10 +31,8 @@ class HistoryWriter:
         execution.last_event_id += 1
         details = dict(details) if details else {}
         state_name = details.pop("name", "") if event_type.endswith(("Entered", "Exited")) else ""
-        self.rows.append(HistoryEvent(
-            execution_id=execution.pk, sequence=execution.last_event_id, type=event_type,
-            timestamp=timestamp or self.clock.now(), state_name=state_name or "", details=details,
-        ))
+        self.rows.append((execution.pk, execution.last_event_id, event_type, timestamp or self.clock.now(),
+                          state_name or "", details))
         return execution.last_event_id
 
     def flush(self) -> None:
@@ -37,30 +41,45 @@ class HistoryWriter:
 
     @staticmethod
     def flush_all(writers: list[HistoryWriter]) -> None:
-        """Insert the events of several writers in one statement."""
+        """Insert the events of several writers in one plain multi-row INSERT (no model instances)."""
         rows = [row for writer in writers for row in writer.rows]
-        if rows:
-            HistoryEvent.objects.bulk_create(rows)
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            _insert(rows[start:start + _ROWS_PER_INSERT])
         for writer in writers:
             if writer.rows:
                 writer._signal_after_commit(writer.rows)
                 writer.rows = []
 
-    def _signal_after_commit(self, rows: list[HistoryEvent]) -> None:
+    def _signal_after_commit(self, rows: list[tuple]) -> None:
         sends = []
-        for event in rows:
-            signal = BY_EVENT.get(event.type)
+        for row in rows:
+            event_type = row[2]
+            signal = BY_EVENT.get(event_type)
+            extra: dict = {}
+            if signal is None and event_type.endswith("StateEntered"):
+                signal, extra = state_entered, {"state_name": row[4]}
+            elif signal is None and event_type.endswith("StateExited"):
+                signal, extra = state_exited, {"state_name": row[4]}
             if signal is not None and signal.has_listeners():
-                sends.append((signal, event, {}))
-            elif event.type.endswith("StateEntered") and state_entered.has_listeners():
-                sends.append((state_entered, event, {"state_name": event.state_name}))
-            elif event.type.endswith("StateExited") and state_exited.has_listeners():
-                sends.append((state_exited, event, {"state_name": event.state_name}))
+                event = HistoryEvent(execution_id=row[0], sequence=row[1], type=event_type, timestamp=row[3],
+                                     state_name=row[4], details=row[5])
+                sends.append((signal, event, extra))
         if sends:
             execution = self.execution
             transaction.on_commit(lambda: [
                 signal.send(sender=Execution, execution=execution, event=event, **extra)
                 for signal, event, extra in sends])
+
+
+def _insert(rows: list[tuple]) -> None:
+    quote = connection.ops.quote_name
+    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    params = [field.get_db_prep_save(value, connection) for row in rows for field, value in zip(_COLUMNS, row)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(HistoryEvent._meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in _COLUMNS)}) VALUES "
+            + ", ".join([placeholders] * len(rows)), params)
 
 
 def store_events(execution: Execution, events: list[dict]) -> None:

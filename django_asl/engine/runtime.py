@@ -23,7 +23,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..asl import Context, SystemClock, StatesError, TaskError
@@ -118,7 +118,12 @@ class Step:
             self.driver.task_started(self.cursor)
             lease = asl_settings.TASK_LEASE_SECONDS
             limit = suspension.timeout_seconds
-            execution.wake_at = now + timedelta(seconds=min(limit, lease) if limit else lease)
+            due = now + timedelta(seconds=min(limit, lease) if limit else lease)
+            # Move the lease only when it runs low or must come sooner: an UPDATE that leaves
+            # the indexed wake_at alone can be a cheap HOT update on PostgreSQL.
+            current = execution.wake_at
+            if current is None or current > due or current < now + timedelta(seconds=lease / 2):
+                execution.wake_at = due
             self.follow_ups.append(("task", execution.pk, self.cursor.entered_event_id, self.cursor.attempt))
         else:
             execution.wake_at = None
@@ -197,16 +202,40 @@ class Step:
 STEP_FIELDS = ["status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"]
 
 
-def save_steps(steps: list[Step]) -> None:
-    """Write the events of several steps in one INSERT and their executions in one UPDATE."""
+def save_steps(steps: list[Step], *, expected: int | None = None) -> None:
+    """Write the events of several steps in one INSERT and their executions in one UPDATE.
+
+    With ``expected``, the one step's execution is updated only if its stored
+    ``last_event_id`` is still ``expected``; otherwise ``_Conflict`` is raised
+    (and the transaction rolls back).
+    """
     HistoryWriter.flush_all([step.writer for step in steps])
-    if len(steps) == 1:
+    if expected is not None:
+        if _compare_and_set(steps[0].execution, expected) != 1:
+            raise _Conflict
+    elif len(steps) == 1:
         steps[0].execution.save(update_fields=STEP_FIELDS)
     else:
         Execution.objects.bulk_update([step.execution for step in steps], STEP_FIELDS)
     for step in steps:
         if step.finished is not None and step.finished.parent_id is not None:
             child_finished(step.finished)
+
+
+_STEP_COLUMNS = [Execution._meta.get_field(name) for name in STEP_FIELDS]
+
+
+def _compare_and_set(execution: Execution, expected: int) -> int:
+    """UPDATE the step's fields of a running execution whose last_event_id is ``expected``; return the row count."""
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in _STEP_COLUMNS)
+    params = [field.get_db_prep_save(getattr(execution, field.attname), connection) for field in _STEP_COLUMNS]
+    params += [Execution._meta.pk.get_db_prep_value(execution.pk, connection), expected, Status.RUNNING.value]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Execution._meta.db_table)} SET {assignments} "
+            f"WHERE {quote('id')} = %s AND {quote('last_event_id')} = %s AND {quote('status')} = %s", params)
+        return cursor.rowcount
 
 
 def abort_descendants(execution: Execution) -> None:
@@ -358,20 +387,23 @@ def advance_due(limit: int = 100) -> int:
     return len(executions)
 
 
-def _after_commit(follow_ups: list[tuple], *, inline: bool = False) -> None:
+def _after_commit(follow_ups: list[tuple], *, inline: bool = False, step: Step | None = None) -> None:
     """Queue, or in a worker run right here, what committed steps asked for.
 
     With ``inline``, the next task of the same execution runs in this process at
-    once (a chain of tasks costs no queue round trip); new executions and
-    children are always queued, so that every worker can take them.
+    once, starting from the step just committed (a chain of tasks costs no queue
+    round trip and no reload); new executions and children are always queued,
+    so that every worker can take them.
     """
     from .queue import enqueue
 
-    work = list(follow_ups)
+    work = [(follow_up, step) for follow_up in follow_ups]
     while work:
-        follow_up = work.pop(0)
+        follow_up, origin = work.pop(0)
         if follow_up[0] == "task" and inline:
-            work.extend(_run_task(*follow_up[1:]))
+            reuse = origin if origin is not None and origin.execution.pk == follow_up[1] else None
+            more, done = _run_task(*follow_up[1:], step=reuse)
+            work.extend((item, done) for item in more)
         elif follow_up[0] == "task":
             enqueue("django_asl.engine.runtime.run_task", str(follow_up[1]), *follow_up[2:])
         else:
@@ -380,7 +412,8 @@ def _after_commit(follow_ups: list[tuple], *, inline: bool = False) -> None:
 
 def run_task(execution_id: Any, entered_event_id: int, attempt: int) -> None:
     """Call the handler of an execution's pending task, then record its result (a django-q2 task)."""
-    _after_commit(_run_task(execution_id, entered_event_id, attempt), inline=True)
+    follow_ups, step = _run_task(execution_id, entered_event_id, attempt)
+    _after_commit(follow_ups, inline=True, step=step)
 
 
 def _heartbeat(execution_id: Any, call: InvokeTask) -> None:
@@ -390,41 +423,81 @@ def _heartbeat(execution_id: Any, call: InvokeTask) -> None:
         wake_at=CLOCK.now() + timedelta(seconds=seconds))
 
 
-def _run_task(execution_id: Any, entered_event_id: int, attempt: int) -> list[tuple]:
-    execution = (Execution.objects.select_related("version", "state_machine")
-                 .filter(pk=execution_id, status=Status.RUNNING).first())
-    if execution is None or not execution.cursor:
-        return []
-    cursor = Cursor.from_dict(execution.cursor)
-    if (cursor.phase, cursor.entered_event_id, cursor.attempt) != (TASK, entered_event_id, attempt):
-        return []  # a stale delivery: that attempt was already recorded
-    call: InvokeTask = cursor.pending
-    env = Step(execution).driver.env(cursor)
-    outcome: tuple
+class _Conflict(Exception):
+    """The execution changed since this worker last wrote it; take the locked path."""
+
+
+def _is_attempt(step: Step, entered_event_id: int, attempt: int) -> bool:
+    cursor = step.cursor
+    return cursor is not None and (cursor.phase, cursor.entered_event_id, cursor.attempt) == (
+        TASK, entered_event_id, attempt)
+
+
+def _call(step: Step, execution_id: Any, attempt: int) -> tuple:
+    """Call the pending task's handler; return ("result", value) or ("error", name, cause, timed_out)."""
+    call: InvokeTask = step.cursor.pending
+    env = step.driver.env(step.cursor)
     try:
         handler = get_handler(call.resource)
         task_context = TaskContext(env, call.resource, attempt, lambda: _heartbeat(execution_id, call))
-        outcome = ("result", call_handler(handler, call, task_context))
+        return ("result", call_handler(handler, call, task_context))
     except UnknownResource as exc:
-        outcome = ("error", ErrorName.RUNTIME, str(exc), False)
+        return ("error", ErrorName.RUNTIME, str(exc), False)
     except StatesError as exc:  # the watchdog's States.Timeout / States.HeartbeatTimeout
-        outcome = ("error", exc.name, exc.cause, True)
+        return ("error", exc.name, exc.cause, True)
     except TaskError as exc:
-        outcome = ("error", exc.error, exc.cause, False)
+        return ("error", exc.error, exc.cause, False)
     except Exception as exc:  # the handler's own exception, named after its class
         logger.info("Task %s of execution %s failed", call.resource, execution_id, exc_info=True)
-        outcome = ("error", type(exc).__name__, str(exc), False)
+        return ("error", type(exc).__name__, str(exc), False)
+
+
+def _record(step: Step, outcome: tuple) -> None:
+    cursor = step.cursor
+    if outcome[0] == "result":
+        step.settle(step.driver.resume_task(cursor, outcome[1]))
+    else:
+        step.settle(step.driver.fail_task(cursor, outcome[1], outcome[2], timed_out=outcome[3]))
+
+
+def _run_task(execution_id: Any, entered_event_id: int, attempt: int, *,
+              step: Step | None = None) -> tuple[list[tuple], Step | None]:
+    """Run one task attempt and record it; return the follow-ups and the step that recorded it.
+
+    ``step`` is the step this worker just committed for the execution, when the
+    task follows directly from it: then nothing is read back, and the result is
+    written with a compare-and-set UPDATE (``last_event_id`` unchanged); any
+    conflict falls back to the locked path.
+    """
+    if step is None or step.finished is not None:
+        execution = (Execution.objects.select_related("version", "state_machine", "parent")
+                     .filter(pk=execution_id, status=Status.RUNNING).first())
+        if execution is None or not execution.cursor:
+            return [], None
+        step = Step(execution)
+        fresh = False
+    else:
+        step.follow_ups = []
+        fresh = True
+    if not _is_attempt(step, entered_event_id, attempt):
+        return [], None  # a stale delivery: that attempt was already recorded
+    outcome = _call(step, execution_id, attempt)
+    if fresh:
+        expected = step.execution.last_event_id
+        try:
+            with transaction.atomic():
+                _record(step, outcome)
+                save_steps([step], expected=expected)
+            return step.follow_ups, step
+        except (_Conflict, IntegrityError):
+            pass
     with transaction.atomic():
         execution = _lock(execution_id)
         if execution is None or not execution.cursor:
-            return []
+            return [], None
         step = Step(execution)
-        cursor = step.cursor
-        if (cursor.phase, cursor.entered_event_id, cursor.attempt) != (TASK, entered_event_id, attempt):
-            return []
-        if outcome[0] == "result":
-            step.settle(step.driver.resume_task(cursor, outcome[1]))
-        else:
-            step.settle(step.driver.fail_task(cursor, outcome[1], outcome[2], timed_out=outcome[3]))
+        if not _is_attempt(step, entered_event_id, attempt):
+            return [], None
+        _record(step, outcome)
         step.save()
-    return step.follow_ups
+    return step.follow_ups, step

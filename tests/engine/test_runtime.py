@@ -225,3 +225,28 @@ def test_map_max_concurrency_bounds_the_children_running_at_any_time(tasks, cloc
     execution.refresh_from_db()
     assert most == 2
     assert execution.output == [{"i": index} for index in range(7)]
+
+
+def test_a_result_arriving_after_the_execution_was_stopped_is_discarded(tasks, drain):
+    # The second handler of a chain runs while the worker holds no lock; stopping the
+    # execution meanwhile makes the worker's compare-and-set write fail, and the locked
+    # path then finds the execution ended: the late result is not recorded.
+    calls = []
+
+    def handler(payload):
+        calls.append(payload["n"])
+        if payload["n"] == 1:
+            stop_execution(Execution.objects.get(name="stopped-midway"), error="Operator")
+        return {"n": payload["n"] + 1}
+
+    tasks[RESOURCE] = handler
+    sm = publish("chain", machine({
+        "One": {"Type": "Task", "Resource": RESOURCE, "Next": "Two"},
+        "Two": {"Type": "Task", "Resource": RESOURCE, "Next": "Three"},
+        "Three": {"Type": "Task", "Resource": RESOURCE, "End": True},
+    }, "One"))
+    execution = start_execution(sm, {"n": 0}, name="stopped-midway")
+    drain()
+    execution.refresh_from_db()
+    assert (execution.status, execution.error, calls) == ("ABORTED", "Operator", [0, 1])
+    assert types(execution)[-3:] == ["TaskScheduled", "TaskStarted", "ExecutionAborted"]
