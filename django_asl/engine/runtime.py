@@ -24,7 +24,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from ..asl import Context, SystemClock, StatesError, TaskError
 from ..asl.driver import Cursor, Done, Driver, ForkTally, WaitUntil, ENTER, FORK, TASK, TIMER
@@ -43,7 +42,6 @@ logger = logging.getLogger("django_asl.engine")
 CLOCK: Any = SystemClock()
 
 Status = Execution.Status
-FINISHED = {Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED}
 
 
 def _lock(execution_id: Any) -> Execution | None:

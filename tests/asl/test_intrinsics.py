@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from django_asl.asl.context import Context, Env
 from django_asl.asl.errors import AslError, StatesError
 from django_asl.asl.intrinsics import REGISTRY, IntrinsicSyntaxError, compile_intrinsic, is_intrinsic
-from django_asl.asl.intrinsics.json_ import json_equal, json_key, json_text
+from django_asl.asl.intrinsics.json_ import json_equal, json_key
 from django_asl.asl.intrinsics.math import JavaRandom
 
 
