@@ -10,8 +10,8 @@ from ..models import Execution, HistoryEvent
 # The columns an event is written with, in order (the id is the database's).
 _COLUMNS = [HistoryEvent._meta.get_field(name)
             for name in ("execution", "sequence", "type", "timestamp", "state_name", "details")]
-# SQLite binds at most 999 parameters a statement.
-_ROWS_PER_INSERT = 999 // len(_COLUMNS)
+# Rows per INSERT when the database has no tighter limit on bound parameters (SQLite's is 999).
+_MAX_ROWS_PER_INSERT = 5000
 from ..signals import BY_EVENT, state_entered, state_exited
 
 
@@ -43,8 +43,10 @@ class HistoryWriter:
     def flush_all(writers: list[HistoryWriter]) -> None:
         """Insert the events of several writers in one plain multi-row INSERT (no model instances)."""
         rows = [row for writer in writers for row in writer.rows]
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            _insert(rows[start:start + _ROWS_PER_INSERT])
+        limit = connection.features.max_query_params
+        size = min(_MAX_ROWS_PER_INSERT, limit // len(_COLUMNS)) if limit else _MAX_ROWS_PER_INSERT
+        for start in range(0, len(rows), size):
+            _insert(rows[start:start + size])
         for writer in writers:
             if writer.rows:
                 writer._signal_after_commit(writer.rows)
