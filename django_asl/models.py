@@ -113,6 +113,9 @@ class Execution(models.Model):
     error = models.TextField(null=True, blank=True)
     cause = models.TextField(null=True, blank=True)
     cursor = models.JSONField(null=True, blank=True, editable=False)
+    # The current state's input, kept apart from the (small) cursor: it is written only
+    # when it changes, and a branch's end can update its parent without reading it.
+    state_input = models.JSONField(null=True, blank=True, editable=False)
     machine_path = models.CharField(
         max_length=1000, blank=True, default="",
         help_text=_("For a branch or iteration: where its sub-machine sits in the definition."),

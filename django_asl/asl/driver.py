@@ -42,24 +42,29 @@ class Cursor:
         self.task_token: str | None = None
         self.env: Env | None = None  # the current state's Env, kept while in memory; never stored
 
-    def as_dict(self) -> dict:
-        """Return the cursor as JSON-serialisable data."""
+    def as_dict(self, *, with_data: bool = True) -> dict:
+        """Return the cursor as JSON-serialisable data (without the state's input if asked:
+        a store may keep that large value apart and write it only when it changes)."""
         pending = self.pending
         if isinstance(pending, (Next, Succeed)):
             pending = {"next": pending.state, "output": pending.output} if type(pending) is Next \
                 else {"end": True, "output": pending.output}
         elif isinstance(pending, InvokeTask):
             pending = {"task": pending._asdict()}
-        return {
-            "state": self.state, "data": self.data, "phase": self.phase, "retry_counts": list(self.retry_counts),
+        raw = {
+            "state": self.state, "phase": self.phase, "retry_counts": list(self.retry_counts),
             "entered_event_id": self.entered_event_id,
             "entered_time": self.entered_time.isoformat() if self.entered_time else None,
             "pending": pending, "attempt": self.attempt, "task_token": self.task_token,
         }
+        if with_data:
+            raw["data"] = self.data
+        return raw
 
     @classmethod
-    def from_dict(cls, raw: dict) -> Cursor:
-        cursor = cls(raw["state"], raw["data"])
+    def from_dict(cls, raw: dict, data: Any = None) -> Cursor:
+        """Rebuild a cursor from ``as_dict`` output; ``data`` when it was stored apart."""
+        cursor = cls(raw["state"], raw["data"] if "data" in raw else data)
         cursor.phase = raw["phase"]
         cursor.retry_counts = tuple(raw["retry_counts"])
         cursor.entered_event_id = raw["entered_event_id"]

@@ -199,8 +199,8 @@ def stop_execution(execution: Execution | str, *, error: str | None = None, caus
         from ..asl.outcomes import Fail
 
         step.finish(Fail(error, cause), Status.ABORTED)
-        step.execution.save(update_fields=["status", "error", "cause", "cursor", "wake_at", "stop_date",
-                                           "last_event_id"])
+        step.execution.save(update_fields=["status", "error", "cause", "cursor", "state_input", "wake_at",
+                                           "stop_date", "last_event_id"])
         step.writer.flush()
         runtime.abort_descendants(execution)
     return execution

@@ -78,7 +78,9 @@ class Step:
         self.writer = HistoryWriter(execution, CLOCK)
         self.machine = machine_for(execution.version, execution.machine_path)
         self.driver = Driver(self.machine, context_for(execution), self.writer.add)
-        self.cursor = Cursor.from_dict(execution.cursor) if execution.cursor else None
+        self.cursor = Cursor.from_dict(execution.cursor, execution.state_input) if execution.cursor else None
+        # The state input as stored: the UPDATE rewrites it only when the cursor moved on.
+        self.stored_input = self.cursor.data if self.cursor else _UNSET
         self.follow_ups: list[tuple] = []
         self.finished: Execution | None = None
 
@@ -129,7 +131,8 @@ class Step:
         deadline = self.deadline
         if deadline is not None and (execution.wake_at is None or execution.wake_at > deadline):
             execution.wake_at = deadline  # wake up to time the execution out
-        execution.cursor = self.cursor.as_dict()
+        execution.cursor = self.cursor.as_dict(with_data=False)
+        execution.state_input = self.cursor.data
 
     def finish(self, end: Succeed | Fail, status: str | None = None) -> None:
         execution = self.execution
@@ -139,13 +142,19 @@ class Step:
             execution.status, execution.error, execution.cause = status or Status.FAILED, end.error, end.cause
         execution.stop_date = max(CLOCK.now(), execution.start_date)
         execution.wake_at = None
-        execution.cursor = None
+        execution.cursor = execution.state_input = None
         if execution.parent_id is None:
             event = {Status.SUCCEEDED: "ExecutionSucceeded", Status.FAILED: "ExecutionFailed",
                      Status.TIMED_OUT: "ExecutionTimedOut", Status.ABORTED: "ExecutionAborted"}[execution.status]
             self.writer.add(event, {"output": end.output} if type(end) is Succeed
                             else {"error": end.error, "cause": end.cause})
         self.finished = execution
+
+    def fields(self) -> list[str]:
+        """Return the fields this step changed: the state input only when it did."""
+        if self.execution.state_input is self.stored_input:
+            return STEP_FIELDS
+        return [*STEP_FIELDS, "state_input"]
 
     def save(self) -> None:
         save_steps([self])
@@ -198,6 +207,7 @@ class Step:
 
 
 STEP_FIELDS = ["status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"]
+_UNSET = object()
 
 
 def save_steps(steps: list[Step], *, expected: int | None = None) -> None:
@@ -209,25 +219,25 @@ def save_steps(steps: list[Step], *, expected: int | None = None) -> None:
     """
     HistoryWriter.flush_all([step.writer for step in steps])
     if expected is not None:
-        if _compare_and_set(steps[0].execution, expected) != 1:
+        if _compare_and_set(steps[0].execution, steps[0].fields(), expected) != 1:
             raise _Conflict
     elif len(steps) == 1:
-        steps[0].execution.save(update_fields=STEP_FIELDS)
+        steps[0].execution.save(update_fields=steps[0].fields())
     else:
-        Execution.objects.bulk_update([step.execution for step in steps], STEP_FIELDS)
+        Execution.objects.bulk_update([step.execution for step in steps], [*STEP_FIELDS, "state_input"])
+    for step in steps:
+        step.stored_input = step.execution.state_input
     for step in steps:
         if step.finished is not None and step.finished.parent_id is not None:
             child_finished(step.finished)
 
 
-_STEP_COLUMNS = [Execution._meta.get_field(name) for name in STEP_FIELDS]
-
-
-def _compare_and_set(execution: Execution, expected: int) -> int:
-    """UPDATE the step's fields of a running execution whose last_event_id is ``expected``; return the row count."""
+def _compare_and_set(execution: Execution, names: list[str], expected: int) -> int:
+    """UPDATE fields of a running execution whose last_event_id is ``expected``; return the row count."""
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in _STEP_COLUMNS)
-    params = [field.get_db_prep_save(getattr(execution, field.attname), connection) for field in _STEP_COLUMNS]
+    columns = [Execution._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    params = [field.get_db_prep_save(getattr(execution, field.attname), connection) for field in columns]
     params += [Execution._meta.pk.get_db_prep_value(execution.pk, connection), expected, Status.RUNNING.value]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -242,45 +252,60 @@ def abort_descendants(execution: Execution) -> None:
     now = CLOCK.now()
     while level:
         Execution.objects.filter(parent_id__in=level, status=Status.RUNNING).update(
-            status=Status.ABORTED, stop_date=now, wake_at=None, cursor=None)
+            status=Status.ABORTED, stop_date=now, wake_at=None, cursor=None, state_input=None)
         level = list(Execution.objects.filter(parent_id__in=level).values_list("pk", flat=True))
 
 
 def child_finished(child: Execution) -> None:
-    """Record a branch's or iteration's end in its parent; resume the parent when all have ended."""
-    parent = (Execution.objects.select_for_update(of=("self",)).select_related("version", "state_machine", "parent")
+    """Record a branch's or iteration's end in its parent; resume the parent when all have ended.
+
+    The parent is locked and updated without reading its state input (a Map's
+    whole item list), so each end costs a few bytes, whatever the Map's size.
+    """
+    parent = (Execution.objects.select_for_update(of=("self",))
+              .select_related("version", "state_machine", "parent")
+              .defer("input", "output", "state_input")
               .filter(pk=child.parent_id, status=Status.RUNNING).first())
     if parent is None or not parent.cursor or parent.cursor.get("phase") != FORK \
             or parent.cursor["pending"]["fork_id"] != child.fork_id:
         return  # the parent ended, or moved on from this fork (a failure ended it early)
-    step = Step(parent)
-    pending = step.cursor.pending
-    state = step.machine.states[step.cursor.state]
+    pending = parent.cursor["pending"]
+    state = machine_for(parent.version, parent.machine_path).states[parent.cursor["state"]]
+    writer = HistoryWriter(parent, CLOCK)
     if state.type == "Map":
-        step.writer.add("MapIterationSucceeded" if child.status == Status.SUCCEEDED else "MapIterationFailed",
-                        {"name": state.name, "index": child.child_index})
+        writer.add("MapIterationSucceeded" if child.status == Status.SUCCEEDED else "MapIterationFailed",
+                   {"name": state.name, "index": child.child_index})
     pending["ended"] = pending.get("ended", 0) + 1
     if child.status != Status.SUCCEEDED:
         pending["failures"] = pending.get("failures", 0) + 1
     failure = _fork_failure(state, pending, child)
+    follow_ups: list[tuple] = []
     if failure is None and pending["started"] < pending["total"]:
         index = pending["started"]
         pending["started"] += 1
-        step.writer.add("MapIterationStarted", {"name": state.name, "index": index})
+        writer.add("MapIterationStarted", {"name": state.name, "index": index})
         now = CLOCK.now()
         waiting = Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], child_index=index)
         waiting.update(wake_at=now, start_date=now)
-        step.follow_ups.extend(("advance", pk) for pk in waiting.values_list("pk", flat=True))
-    if failure is not None or pending["ended"] == pending["total"]:
-        tally = _tally(state, parent, pending, failure)
-        if failure is not None:  # stop the siblings still running or waiting their turn
-            Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(
-                status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None, cursor=None)
-        step.settle(step.driver.resume_fork(step.cursor, tally))
-    else:
-        parent.cursor = step.cursor.as_dict()
+        follow_ups.extend(("advance", pk) for pk in waiting.values_list("pk", flat=True))
+    if failure is None and pending["ended"] < pending["total"]:
+        writer.flush()
+        parent.save(update_fields=["cursor", "last_event_id"])
+        _after_commit(follow_ups)
+        return
+    # Every branch or iteration has ended, or one failure ended the state: resume the parent.
+    tally = _tally(state, parent, pending, failure)
+    if failure is not None:  # stop the siblings still running or waiting their turn
+        Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(
+            status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None, cursor=None, state_input=None)
+    parent.refresh_from_db(fields=["input", "state_input"])  # read once, to resume
+    step = Step(parent)
+    step.writer = writer
+    step.driver.add = writer.add
+    step.cursor.pending = pending
+    step.settle(step.driver.resume_fork(step.cursor, tally))
     step.save()
-    _after_commit(step.follow_ups)
+    _after_commit(follow_ups + step.follow_ups)
 
 
 def _fork_failure(state: Any, pending: dict, child: Execution) -> Fail | None:

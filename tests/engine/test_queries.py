@@ -198,13 +198,14 @@ def test_a_branch_step_locks_the_branch_then_the_parent(clock, queued):
         advance_execution(children[0])
     assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}",
                                 locked(), f"UPDATE {EXECUTION}", "COMMIT"]
-    # The last branch also reads the branches' outputs and resumes the parent. With
-    # every branch ended there is no running sibling left to abort.
+    # The last branch also reads the branches' outputs, then the parent's input and
+    # state input (left unread by the other branches' ends), and resumes the parent.
+    # With every branch ended there is no running sibling left to abort.
     with CaptureQueriesContext(connection) as captured:
         advance_execution(children[1])
     assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}",
-                                locked(), f"SELECT {EXECUTION}", f"INSERT {HISTORY}", f"UPDATE {EXECUTION}",
-                                "COMMIT"]
+                                locked(), f"SELECT {EXECUTION}", f"SELECT {EXECUTION}", f"INSERT {HISTORY}",
+                                f"UPDATE {EXECUTION}", "COMMIT"]
     execution.refresh_from_db()
     assert (execution.status, execution.output) == (Execution.Status.SUCCEEDED, [0, 1])
     assert history(execution) == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted",
