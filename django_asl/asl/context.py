@@ -87,6 +87,7 @@ class Context:
         self.start_time = start_time or self.clock.now()
         self.redrive_count = redrive_count
         self.redrive_time = redrive_time
+        #: The execution input, or a function returning it (read only if ``$$.Execution.Input`` is).
         self.execution_input: Any = None
 
     def now(self) -> datetime:
@@ -104,6 +105,8 @@ class Context:
 
     def execution_object(self) -> dict:
         """Return ``$$.Execution``."""
+        if callable(self.execution_input):  # loaded on first use: most states never read it
+            self.execution_input = self.execution_input()
         execution = {
             "Id": self.execution_id,
             "Input": self.execution_input,

@@ -44,10 +44,14 @@ CLOCK: Any = SystemClock()
 Status = Execution.Status
 
 
+# A parent's large columns, left out when a child's row is read with its parent.
+_PARENT_BULK = ("parent__input", "parent__output", "parent__state_input", "parent__cursor")
+
+
 def _lock(execution_id: Any) -> Execution | None:
     """Return the running execution, locked, or None if it ended or another worker holds it."""
     return (Execution.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("version", "state_machine", "parent")
+            .select_related("version", "state_machine", "parent").defer(*_PARENT_BULK)
             .filter(pk=execution_id, status=Status.RUNNING).first())
 
 
@@ -66,7 +70,8 @@ def context_for(execution: Execution) -> Context:
         state_machine_name=execution.state_machine.name,
         start_time=root.start_date, redrive_count=root.redrive_count, clock=CLOCK,
     )
-    context.execution_input = root.input
+    # A branch's root input is a deferred column: load it only if $$.Execution.Input is read.
+    context.execution_input = root.input if root is execution else (lambda: root.input)
     return context
 
 
@@ -264,7 +269,7 @@ def child_finished(child: Execution) -> None:
     """
     parent = (Execution.objects.select_for_update(of=("self",))
               .select_related("version", "state_machine", "parent")
-              .defer("input", "output", "state_input")
+              .defer("input", "output", "state_input", *_PARENT_BULK)
               .filter(pk=child.parent_id, status=Status.RUNNING).first())
     if parent is None or not parent.cursor or parent.cursor.get("phase") != FORK \
             or parent.cursor["pending"]["fork_id"] != child.fork_id:
@@ -400,7 +405,7 @@ def advance_due(limit: int = 100) -> int:
         now = CLOCK.now()
         executions = list(
             Execution.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("version", "state_machine", "parent")
+            .select_related("version", "state_machine", "parent").defer(*_PARENT_BULK)
             .filter(status=Status.RUNNING, wake_at__lte=now).order_by("wake_at")[:limit])
         steps = [step for step in map(Step, executions) if _advance_locked(step, now)]
         if steps:
@@ -493,7 +498,7 @@ def _run_task(execution_id: Any, entered_event_id: int, attempt: int, *,
     conflict falls back to the locked path.
     """
     if step is None or step.finished is not None:
-        execution = (Execution.objects.select_related("version", "state_machine", "parent")
+        execution = (Execution.objects.select_related("version", "state_machine", "parent").defer(*_PARENT_BULK)
                      .filter(pk=execution_id, status=Status.RUNNING).first())
         if execution is None or not execution.cursor:
             return [], None
