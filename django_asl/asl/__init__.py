@@ -1,9 +1,8 @@
 """The Amazon States Language, in pure Python: validate definitions and run them.
 
-    from django_asl import asl
-    asl.validate(definition)                    # -> list[Issue]
-    result = asl.run(definition, {"x": 1}, tasks={"urn:app:charge": charge})
-    result.status, result.output, result.error, result.cause, result.history
+    >>> issues = validate(definition)            # list[Issue]
+    >>> result = run(definition, {"x": 1}, tasks={"urn:app:charge": charge})
+    >>> result.status, result.output, result.error, result.cause, result.history
 
 Nothing here imports Django.
 """

@@ -243,3 +243,19 @@ class State(abc.ABC):
                     return Fail(exc.name, exc.cause)
                 return Next(catcher.next, output)
         return Fail(error, cause)
+
+
+class ForkingState(State):
+    """A state whose work is done by branches or iterations: Parallel and Map."""
+
+    def complete(self, data: Any, results: list, env: Any) -> Outcome:
+        """Finish the state with the branches' or iterations' outputs, in order."""
+        try:
+            check_result_size(results, self.name)
+            return self.finish(data, results, env)
+        except StatesError as exc:
+            return self.on_error(data, exc.name, exc.cause, env)
+
+    def fail_fork(self, data: Any, error: str | None, cause: str | None, env: Any) -> Outcome:
+        """Finish the state after a branch failed, or iterations failed beyond what is tolerated."""
+        return self.on_error(data, error, cause, env)

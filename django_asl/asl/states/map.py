@@ -8,12 +8,12 @@ from ..errors import ErrorName, StatesError
 from ..outcomes import ForkItems, Outcome
 from ..paths import PathNotFound, compile_path, to_json
 from ..templates import compile_template
-from .base import FilterPath, State, check_result_size
+from .base import FilterPath, ForkingState
 
 _DEFAULT = object()
 
 
-class MapState(State):
+class MapState(ForkingState):
     """Spec, "Map State": ItemsPath selects an array in the effective input; each item,
     reshaped by ItemSelector (or the older Parameters), is the input of one
     iteration of ItemProcessor (or the older Iterator). The result is the array of
@@ -81,17 +81,6 @@ class MapState(State):
                               f"The {field} field refers to value \"{shown}\" which is not {kind}: {path.expr}")
         return number
 
-    def complete(self, data: Any, results: list, env: Any) -> Outcome:
-        """Finish the state with the iterations' outputs, in item order."""
-        try:
-            check_result_size(results, self.name)
-            return self.finish(data, results, env)
-        except StatesError as exc:
-            return self.on_error(data, exc.name, exc.cause, env)
-
-    def fail_fork(self, data: Any, error: str | None, cause: str | None, env: Any) -> Outcome:
-        """Finish the state after iterations failed beyond what is tolerated."""
-        return self.on_error(data, error, cause, env)
 
 
 def tolerance_exceeded(failures: int, total: int, count: int | None, percentage: float | None) -> bool:

@@ -15,7 +15,7 @@ TASK_FAILED = ["TaskScheduled", "TaskStarted", "TaskFailed"]
 
 
 class PaymentDeclined(Exception):
-    pass
+    """A business error a handler raises; Catch names it by its class name."""
 
 
 def fail_times(count: int, error: Exception, result=None):
