@@ -238,6 +238,24 @@ class Driver:
         return self._resumed(cursor, state.complete(cursor.data, tally.results(), env))
 
 
+def fork_failure(end: Fail, failures: int, total: int, count: int | None, percentage: float | None, *,
+                 is_map: bool) -> Fail | None:
+    """Return how a Parallel or Map state fails after a branch or iteration ended with ``end``, or None.
+
+    A failed branch fails a Parallel state with its own error. A Map tolerates
+    failed iterations up to ToleratedFailureCount/Percentage; past them it fails
+    with States.ExceedToleratedFailureThreshold, or, with neither set, with the
+    iteration's own error.
+    """
+    if not is_map:
+        return end
+    if not tolerance_exceeded(failures, total, count, percentage):
+        return None
+    if count is None and percentage is None:
+        return end
+    return Fail(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded")
+
+
 class ForkTally:
     """Collects the ends of a Parallel state's branches or a Map state's iterations.
 
@@ -262,17 +280,11 @@ class ForkTally:
         self.failures += 1
         fork = self.fork
         if type(fork) is ForkBranches:
-            self.failure = end
-            return False
-        count, percentage = fork.tolerated_failure_count, fork.tolerated_failure_percentage
-        if not tolerance_exceeded(self.failures, self.total, count, percentage):
-            return True
-        if count is None and percentage is None:
-            self.failure = end
+            self.failure = fork_failure(end, self.failures, self.total, None, None, is_map=False)
         else:
-            self.failure = Fail(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                                "The specified tolerated failure threshold was exceeded")
-        return False
+            self.failure = fork_failure(end, self.failures, self.total, fork.tolerated_failure_count,
+                                        fork.tolerated_failure_percentage, is_map=True)
+        return self.failure is None
 
     def results(self) -> list:
         return [end.output if type(end) is Succeed else {"Error": end.error, "Cause": end.cause}

@@ -26,7 +26,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from ..asl import Context, SystemClock, StatesError, TaskError
-from ..asl.driver import Cursor, Done, Driver, ForkTally, WaitUntil, ENTER, FORK, TASK, TIMER
+from ..asl.driver import ENTER, FORK, TASK, TIMER, Cursor, Done, Driver, ForkTally, WaitUntil, fork_failure
 from ..asl.errors import ErrorName
 from ..asl.outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Succeed
 from ..asl.runner import TaskContext, call_handler
@@ -316,17 +316,9 @@ def child_finished(child: Execution) -> None:
 def _fork_failure(state: Any, pending: dict, child: Execution) -> Fail | None:
     if child.status == Status.SUCCEEDED:
         return None
-    if state.type != "Map":
-        return Fail(child.error, child.cause)
-    from ..asl.states.map import tolerance_exceeded
-
-    count = pending.get("tolerated_failure_count")
-    percentage = pending.get("tolerated_failure_percentage")
-    if not tolerance_exceeded(pending["failures"], pending["total"], count, percentage):
-        return None
-    if count is None and percentage is None:
-        return Fail(child.error, child.cause)
-    return Fail(ErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD, "The specified tolerated failure threshold was exceeded")
+    return fork_failure(Fail(child.error, child.cause), pending["failures"], pending["total"],
+                        pending.get("tolerated_failure_count"), pending.get("tolerated_failure_percentage"),
+                        is_map=state.type == "Map")
 
 
 def _tally(state: Any, parent: Execution, pending: dict, failure: Fail | None) -> ForkTally:
