@@ -184,6 +184,10 @@ class Counter:
         verb = sql.lstrip().split(None, 1)[0].upper()
         table = re.search(r'(?:FROM|INTO|UPDATE|TRUNCATE) "?(\w+)"?', sql)
         label = f"{verb} {table.group(1) if table else ''}".strip()
+        if verb == "WITH":  # a data-modifying WITH (one statement): name what it writes
+            writes = re.findall(r'(UPDATE|INSERT INTO) "?(\w+)"?', sql)
+            label = "WITH " + ", ".join(f"{kind.split()[0]} {name}" for kind, name in writes)
+            verb = "UPDATE" if writes else verb
         if verb == "SELECT" and " FOR UPDATE" in sql:
             label += " FOR UPDATE"
         self.statements[label] += 1

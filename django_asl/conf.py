@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "TASK_LEASE_SECONDS": 300,
     # Store the per-state history of EXPRESS executions run by start_sync_execution.
     "EXPRESS_HISTORY": False,
+    # On PostgreSQL, prepare the engine's hot statement on the server once per
+    # connection. Turn off behind a pooler that cannot keep prepared statements
+    # (PgBouncer in transaction mode before 1.21).
+    "PREPARED_STATEMENTS": True,
 }
 
 

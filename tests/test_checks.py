@@ -6,6 +6,7 @@ from django.core import checks
 from django.test import override_settings
 
 from django_asl.checks import check_settings
+from django_asl.conf import DEFAULTS
 
 TASKS_HINT = (
     "Map each Task resource URI to the dotted path of a callable, "
@@ -91,7 +92,7 @@ PAYLOAD_HINT = "AWS Step Functions allows 262144 bytes (256 KiB)."
                 checks.Error("The value of 'DJANGO_ASL['MAX_PAYLOAD_BYTES']' must be a positive integer.",
                              hint=PAYLOAD_HINT, id="django_asl.E005"),
                 checks.Warning("'DJANGO_ASL['TASK']' is not a django-asl setting and is ignored.",
-                               hint="The settings are: EXPRESS_HISTORY, MAX_PAYLOAD_BYTES, TASKS, TASK_LEASE_SECONDS.", id="django_asl.W001"),
+                               hint=f"The settings are: {', '.join(sorted(DEFAULTS))}.", id="django_asl.W001"),
             ],
         ),
     ],

@@ -49,8 +49,12 @@ class HistoryWriter:
             _insert(rows[start:start + size])
         for writer in writers:
             if writer.rows:
-                writer._signal_after_commit(writer.rows)
-                writer.rows = []
+                writer.flushed(writer.rows)
+
+    def flushed(self, rows: list[tuple]) -> None:
+        """Forget the buffered ``rows``, written by the caller; their signals go after commit."""
+        self._signal_after_commit(rows)
+        self.rows = []
 
     def _signal_after_commit(self, rows: list[tuple]) -> None:
         sends = []

@@ -20,6 +20,7 @@ What happens between steps:
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from ..asl.outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Succeed
 from ..asl.runner import TaskContext, call_handler
 from ..conf import asl_settings
 from ..models import Execution
+from . import statements
 from .history import HistoryWriter
 from .machines import child_path, machine_for
 from .registry import UnknownResource, get_handler
@@ -44,8 +46,9 @@ CLOCK: Any = SystemClock()
 Status = Execution.Status
 
 
-# A parent's large columns, left out when a child's row is read with its parent.
-_PARENT_BULK = ("parent__input", "parent__output", "parent__state_input", "parent__cursor")
+# Large columns left out when an execution is read with its version and parent: the
+# parent's, and the definition (parsed once per process; loaded only on a cache miss).
+_PARENT_BULK = ("parent__input", "parent__output", "parent__state_input", "parent__cursor", "version__definition")
 
 
 def _lock(execution_id: Any) -> Execution | None:
@@ -88,6 +91,10 @@ class Step:
         self.stored_input = self.cursor.data if self.cursor else _UNSET
         self.follow_ups: list[tuple] = []
         self.finished: Execution | None = None
+        # A Parallel or Map state's children to insert when the step is saved, as
+        # (inputs, scheduled, fork id): running the machine never writes, so a step can be worked
+        # out before its transaction opens.
+        self.children: tuple = ()
 
     # -- running ----------------------------------------------------------------------
 
@@ -156,10 +163,12 @@ class Step:
         self.finished = execution
 
     def fields(self) -> list[str]:
-        """Return the fields this step changed: the state input only when it did."""
+        """Return the fields this step may have changed: the outcome's only when it ended the
+        execution, the state input only when it changed."""
+        fields = STEP_FIELDS if self.finished is not None else MOVE_FIELDS
         if self.execution.state_input is self.stored_input:
-            return STEP_FIELDS
-        return [*STEP_FIELDS, "state_input"]
+            return fields
+        return [*fields, "state_input"]
 
     def save(self) -> None:
         save_steps([self])
@@ -195,9 +204,14 @@ class Step:
         self.create_children(inputs, limit)
 
     def create_children(self, inputs: list[tuple[int, Any, str]], scheduled: int) -> None:
-        """Insert the children; the first ``scheduled`` of them are due now, the rest wait their turn."""
+        """Ask for the children, inserted when the step is saved (``save_children``)."""
+        self.children = (inputs, scheduled, self.cursor.pending["fork_id"])
+
+    def save_children(self) -> None:
+        """Insert the children in batches; the first ``scheduled`` are due now, the rest wait their turn."""
+        inputs, scheduled, fork_id = self.children
+        self.children = ()
         execution = self.execution
-        fork_id = self.cursor.pending["fork_id"]
         now = CLOCK.now()
         for start in range(0, len(inputs), 500):
             children = [
@@ -210,8 +224,14 @@ class Step:
             Execution.objects.bulk_create(children)
             self.follow_ups.extend(("advance", child.pk) for child in children if child.child_index < scheduled)
 
+    @property
+    def writes_alone(self) -> bool:
+        """Return whether saving this step writes only its execution and its events."""
+        return not self.children and (self.finished is None or self.finished.parent_id is None)
+
 
 STEP_FIELDS = ["status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"]
+MOVE_FIELDS = ["cursor", "last_event_id", "wake_at"]  # what a step that leaves the execution running changes
 _UNSET = object()
 
 
@@ -232,6 +252,8 @@ def save_steps(steps: list[Step], *, expected: int | None = None) -> None:
         Execution.objects.bulk_update([step.execution for step in steps], [*STEP_FIELDS, "state_input"])
     for step in steps:
         step.stored_input = step.execution.state_input
+        if step.children:
+            step.save_children()
     for step in steps:
         if step.finished is not None and step.finished.parent_id is not None:
             child_finished(step.finished)
@@ -383,7 +405,7 @@ def advance_execution(execution_id: Any, *, inline: bool = True) -> None:
         if not _advance_locked(step, now):
             return
         step.save()
-    _after_commit(step.follow_ups, inline=inline)
+    _after_commit(step.follow_ups, inline=inline, step=step)
 
 
 def advance_due(limit: int = 100) -> int:
@@ -504,10 +526,20 @@ def _run_task(execution_id: Any, entered_event_id: int, attempt: int, *,
     outcome = _call(step, execution_id, attempt)
     if fresh:
         expected = step.execution.last_event_id
+        _record(step, outcome)  # in memory: running the machine never writes
         try:
-            with transaction.atomic():
-                _record(step, outcome)
-                save_steps([step], expected=expected)
+            if step.writes_alone and step.writer.rows and statements.supported():
+                rows = step.writer.rows
+                # One statement commits by itself; inside a caller's transaction, a savepoint
+                # keeps that transaction usable should the statement fail.
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                    if not statements.update_and_insert(step.execution, step.fields(), expected, rows):
+                        raise _Conflict
+                step.writer.flushed(rows)
+                step.stored_input = step.execution.state_input
+            else:
+                with transaction.atomic():
+                    save_steps([step], expected=expected)
             return step.follow_ups, step
         except (_Conflict, IntegrityError):
             pass

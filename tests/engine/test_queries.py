@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 
 from django_asl import signals
 from django_asl.engine import advance_execution, executions, publish, queue, run_task, start_execution
+from django_asl.engine.machines import machine_for
 from django_asl.models import Execution, HistoryEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +39,8 @@ def locked() -> str:
 def label(sql: str) -> str:
     """Return a statement as '<verb> <table>' ('SELECT <table> FOR UPDATE' when it locks)."""
     verb = sql.split(None, 1)[0].upper()
+    if verb == "WITH":  # a data-modifying WITH: its UPDATE, then its INSERT
+        return " ".join(["WITH", *(label(part) for part in re.findall(r'(UPDATE "\w+"|INSERT INTO "\w+")', sql))])
     if verb == "DECLARE":  # a server-side cursor (QuerySet.iterator() on PostgreSQL): FETCHes follow
         return f"DECLARE CURSOR FOR {label(sql.split(' FOR ', 1)[1])}"
     if verb in {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}:
@@ -74,6 +77,11 @@ def chain_history(length: int) -> list[str]:
             "ExecutionSucceeded"]
 
 
+def warm(execution: Execution) -> None:
+    """Parse the execution's version as a worker that has run it before has (see the cold test below)."""
+    machine_for(execution.version)
+
+
 def history(execution: Execution) -> list[str]:
     return list(HistoryEvent.objects.filter(execution=execution).order_by("sequence").values_list("type", flat=True))
 
@@ -104,6 +112,7 @@ def queued(monkeypatch) -> list[tuple]:
 def test_a_run_of_pass_and_choice_states_is_one_lock_one_insert_one_update(length, clock, queued):
     execution = start_execution(publish("chain", chain(length)), {"seed": 7})
     assert queued == [("advance_execution", str(execution.pk))]
+    warm(execution)
     with CaptureQueriesContext(connection) as captured:
         advance_execution(execution.pk)
     assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
@@ -124,6 +133,7 @@ def test_a_choice_loop_is_one_step(iterations, clock, queued):
         "Done": {"Type": "Succeed"},
     }}
     execution = start_execution(publish("loop", definition), {"i": 0})
+    warm(execution)
     with CaptureQueriesContext(connection) as captured:
         advance_execution(execution.pk)
     assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
@@ -151,6 +161,7 @@ def test_reaching_a_task_is_one_step(clock, tasks, queued):
     tasks[RESOURCE] = lambda event: {**event, "n": event["n"] + 1}
     execution = start_execution(publish("tasks", tasks_chain(2)), {"n": 0})
     queued.clear()
+    warm(execution)
     with CaptureQueriesContext(connection) as captured:
         advance_execution(execution.pk, inline=False)  # as the timer loop calls it: the task is queued
     assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
@@ -161,9 +172,15 @@ def test_reaching_a_task_is_one_step(clock, tasks, queued):
 # The first task a worker takes from the queue: the load reads the pending call for the
 # handler, outside any transaction; the result is then recorded under the lock.
 FIRST_TASK = [f"SELECT {EXECUTION}", "BEGIN", "<lock>", f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
-# Each next task of the chain runs in the same worker right after that commit, from the
-# state it has in memory: one INSERT and one compare-and-set UPDATE (the floor's shape).
-NEXT_TASK = ["BEGIN", f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
+
+
+def next_task() -> list[str]:
+    """Return the statements of each next task of a chain, run in the same worker right after
+    the last commit, from the state it has in memory: a compare-and-set UPDATE and an INSERT.
+    On PostgreSQL they are one statement, which is a transaction of its own."""
+    if connection.vendor == "postgresql":
+        return [f"WITH UPDATE {EXECUTION} INSERT {HISTORY}"]
+    return ["BEGIN", f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
 
 
 @pytest.mark.parametrize("length", [1, 2, 5])  # each further task costs the same statements
@@ -175,7 +192,7 @@ def test_a_task_chain_is_one_load_then_one_write_per_task(length, clock, tasks, 
     with CaptureQueriesContext(connection) as captured:
         run_task(execution.pk, entered, attempt)
     first = [locked() if statement == "<lock>" else statement for statement in FIRST_TASK]
-    assert labels(captured) == first + NEXT_TASK * (length - 1)
+    assert labels(captured) == first + next_task() * (length - 1)
     execution.refresh_from_db()
     assert (execution.status, execution.output) == (Execution.Status.SUCCEEDED, {"n": length})
     assert history(execution) == tasks_history(length)
@@ -210,3 +227,52 @@ def test_a_branch_step_locks_the_branch_then_the_parent(clock, queued):
     assert (execution.status, execution.output) == (Execution.Status.SUCCEEDED, [0, 1])
     assert history(execution) == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted",
                                   "ParallelStateSucceeded", "ParallelStateExited", "ExecutionSucceeded"]
+
+
+def test_a_worker_reads_a_definition_once_per_version(clock, queued, monkeypatch):
+    # The locking SELECT leaves the (large) definition out; a worker that has not parsed
+    # this version yet reads it once, then keeps the parsed machine.
+    from collections import OrderedDict
+
+    from django_asl.engine import machines
+
+    monkeypatch.setattr(machines, "_cache", OrderedDict())
+    sm = publish("chain", chain(3))
+    first, second = start_execution(sm, {"seed": 1}), start_execution(sm, {"seed": 2})
+    with CaptureQueriesContext(connection) as captured:
+        advance_execution(first.pk)
+    assert labels(captured) == ["BEGIN", locked(), "SELECT django_asl_statemachineversion",
+                                f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
+    with CaptureQueriesContext(connection) as captured:
+        advance_execution(second.pk)
+    assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT"]
+
+
+def test_a_task_chain_started_in_a_worker_never_reads_the_execution_back(clock, tasks, queued):
+    # advance_execution reaches the first task and runs it at once in the same worker,
+    # from the step it just committed: no load, no second lock.
+    tasks[RESOURCE] = lambda event: {**event, "n": event["n"] + 1}
+    execution = start_execution(publish("tasks", tasks_chain(3)), {"n": 0})
+    warm(execution)
+    with CaptureQueriesContext(connection) as captured:
+        advance_execution(execution.pk)
+    assert labels(captured) == ["BEGIN", locked(), f"INSERT {HISTORY}", f"UPDATE {EXECUTION}", "COMMIT",
+                                *next_task() * 3]
+    execution.refresh_from_db()
+    assert (execution.status, execution.output) == (Execution.Status.SUCCEEDED, {"n": 3})
+    assert history(execution) == tasks_history(3)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="prepared statements are PostgreSQL's")
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_task_write_is_prepared_on_the_server_unless_turned_off(prepared, clock, tasks, queued, settings):
+    settings.DJANGO_ASL = {"PREPARED_STATEMENTS": prepared}
+    connection.close()  # a new session: no statement prepared yet
+    tasks[RESOURCE] = lambda event: {**event, "n": event["n"] + 1}
+    execution = start_execution(publish("tasks", tasks_chain(4)), {"n": 0})
+    advance_execution(execution.pk)
+    execution.refresh_from_db()
+    assert (execution.status, execution.output) == (Execution.Status.SUCCEEDED, {"n": 4})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH updated AS%%'")
+        assert (cursor.fetchone()[0] > 0) == prepared

@@ -1,0 +1,113 @@
+"""A step written in one statement on PostgreSQL: its execution's UPDATE and its events' INSERT.
+
+A task chain commits after every task; each commit is a transaction of its
+own. Sent as BEGIN, INSERT, UPDATE and COMMIT, that is four round trips to the
+server. PostgreSQL runs a data-modifying ``WITH`` as one statement, and one
+statement is one transaction even in autocommit, so a step that writes nothing
+else is sent as::
+
+    WITH updated AS (UPDATE execution SET ... WHERE id = %s AND last_event_id = %s
+                     AND status = 'RUNNING' RETURNING id)
+    INSERT INTO historyevent (...) SELECT updated.id, e.* FROM updated, unnest(%s, %s, ...) AS e
+
+The events go in as arrays (one per column), so every step has the same text,
+and the statement is prepared on the server once per connection (unless the
+``PREPARED_STATEMENTS`` setting is off, for poolers that cannot keep them).
+The compare-and-set on ``last_event_id`` makes the write a no-op when another
+worker moved the execution on: nothing is inserted, and the caller falls back
+to the locked path. Other databases use the same compare-and-set UPDATE and
+INSERT inside a transaction (``runtime.save_steps``).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, Iterator
+
+from django.db import connection
+
+from ..conf import asl_settings
+from ..models import Execution, HistoryEvent
+
+
+def supported() -> bool:
+    """Return whether the database can write a step in one statement (PostgreSQL through psycopg 3)."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
+
+
+def update_and_insert(execution: Execution, names: list[str], expected: int, rows: list[tuple]) -> bool:
+    """Write ``names`` of a running execution whose last_event_id is ``expected``, and its event ``rows``.
+
+    ``rows`` are ``HistoryWriter`` rows (execution id, sequence, type,
+    timestamp, state name, details) and must not be empty. Return False, having
+    written nothing, when the execution is no longer where this worker left it.
+    """
+    fields = [Execution._meta.get_field(name) for name in names]
+    params = [field.get_db_prep_save(getattr(execution, field.attname), connection) for field in fields]
+    params += [execution.pk, expected, Execution.Status.RUNNING.value]
+    adapt = connection.ops.adapt_json_value
+    params += [[row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
+               [row[4] for row in rows], [adapt(row[5], None) for row in rows]]
+    with _cursor() as cursor:
+        cursor.execute(_sql(tuple(names)), params)
+        return cursor.rowcount == len(rows)
+
+
+@lru_cache(maxsize=8)
+def _sql(names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    execution = Execution._meta
+    assignments = ", ".join(f"{quote(execution.get_field(name).column)} = %s" for name in names)
+    history = HistoryEvent._meta
+    columns = ", ".join(quote(history.get_field(name).column)
+                        for name in ("execution", "sequence", "type", "timestamp", "state_name", "details"))
+    return (
+        f"WITH updated AS (UPDATE {quote(execution.db_table)} SET {assignments} "
+        f"WHERE {quote('id')} = %s AND {quote('last_event_id')} = %s AND {quote('status')} = %s "
+        f"RETURNING {quote('id')}) "
+        f"INSERT INTO {quote(history.db_table)} ({columns}) "
+        f"SELECT updated.{quote('id')}, event.sequence, event.type, event.timestamp, event.state_name, event.details "
+        f"FROM updated, unnest(%b::integer[], %b::varchar[], %b::timestamptz[], %b::varchar[], %b::jsonb[]) "
+        f"AS event(sequence, type, timestamp, state_name, details)"
+    )
+
+
+@contextmanager
+def _cursor() -> Iterator[Any]:
+    """Yield a Django cursor that binds parameters on the server (and prepares statements)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = _cursor_class(bool(asl_settings.PREPARED_STATEMENTS))(connection.connection)
+        cursor = connection._prepare_cursor(raw)
+    with cursor:
+        yield cursor
+
+
+@lru_cache(maxsize=2)
+def _cursor_class(prepare: bool) -> type:
+    import psycopg
+
+    class ServerCursor(psycopg.Cursor):
+        """psycopg's server-binding cursor, preparing its statements when ``prepare``.
+
+        Django turns psycopg's automatic preparation off for the connection
+        (``prepare_threshold`` None, unless the project sets it); it is allowed
+        for this cursor's statements only.
+        """
+
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            if not prepare:
+                return super().execute(query, params, prepare=False)
+            raw = self.connection
+            threshold = raw.prepare_threshold
+            raw.prepare_threshold = 0
+            try:
+                return super().execute(query, params, prepare=True)
+            finally:
+                raw.prepare_threshold = threshold
+
+    return ServerCursor
