@@ -132,6 +132,16 @@ class Execution(models.Model):
     )
     child_index = models.PositiveIntegerField(null=True, blank=True)
     redrive_count = models.PositiveIntegerField(default=0)
+    redrive_date = models.DateTimeField(null=True, blank=True)
+    # Where a chained execution's input came from, or the execution a re-run repeats.
+    source_execution = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="chained_executions",
+        db_index=False,  # a partial index below: most executions have no source
+    )
+    source_state = models.CharField(max_length=80, blank=True, default="")
+    source_link = models.CharField(
+        max_length=8, blank=True, default="", choices=[("chained", _("Chained")), ("rerun", _("Re-run")), ("batch", _("Batch"))],
+    )
 
     class Meta:
         ordering = ["-start_date"]
@@ -163,10 +173,14 @@ class Execution(models.Model):
             models.Index(fields=["name"], name="django_asl_exec_name"),
             models.Index(fields=["wake_at"], condition=Q(status="RUNNING", wake_at__isnull=False),
                          name="django_asl_exec_due"),
+            models.Index(fields=["source_execution"], condition=Q(source_execution__isnull=False),
+                         name="django_asl_exec_source"),
         ]
         permissions = [
             ("stop_execution", "Can stop executions"),
             ("redrive_execution", "Can redrive executions"),
+            ("send_message", "Can send messages to waiting executions"),
+            ("complete_task", "Can succeed or fail waiting tasks"),
         ]
 
     def __str__(self) -> str:
@@ -197,3 +211,198 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.type}"
+
+
+class Activity(models.Model):
+    """Work for external workers: a Task whose Resource names an activity queues its input here.
+
+    A Task reaches it with ``"Resource": "arn:aws:states:<region>:<account>:activity:<name>"``
+    or ``"Resource": "django-asl:activity:<name>"``.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = _("activities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskToken(models.Model):
+    """A task that waits for a callback: a ``.waitForTaskToken`` task, or an activity task.
+
+    One row per task attempt. An activity task gets its token when a worker
+    claims it (``get_activity_task``); a ``.waitForTaskToken`` task when it is
+    scheduled. A token is single-use: the first ``send_task_success`` or
+    ``send_task_failure`` closes it.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "SCHEDULED", _("Scheduled")  # an activity task no worker has claimed yet
+        STARTED = "STARTED", _("Started")  # the token is out: waiting for its answer
+        SUCCEEDED = "SUCCEEDED", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
+        TIMED_OUT = "TIMED_OUT", _("Timed out")
+        CLOSED = "CLOSED", _("Closed")  # the execution ended or moved on without an answer
+
+    id = models.BigAutoField(primary_key=True)
+    token = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="task_tokens")
+    entered_event_id = models.PositiveIntegerField()
+    attempt = models.PositiveIntegerField(default=0)
+    state_name = models.CharField(max_length=80)
+    resource = models.CharField(max_length=2048)
+    activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks")
+    input = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.STARTED)
+    worker_name = models.CharField(max_length=80, blank=True, default="")
+    heartbeat_seconds = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "entered_event_id", "attempt"],
+                                    name="django_asl_tasktoken_attempt_unique"),
+            check_constraint(Q(status__in=["SCHEDULED", "STARTED", "SUCCEEDED", "FAILED", "TIMED_OUT", "CLOSED"]),
+                             "django_asl_tasktoken_status_valid"),
+            check_constraint(Q(status="SCHEDULED") | Q(token__isnull=False), "django_asl_tasktoken_issued"),
+        ]
+        indexes = [
+            models.Index(fields=["activity", "created_at"], condition=Q(status="SCHEDULED"),
+                         name="django_asl_token_activity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state_name} #{self.entered_event_id}.{self.attempt}"
+
+
+class MessageSubscription(models.Model):
+    """An execution waiting in a Message state for ``send_message(key, value, data)``."""
+
+    id = models.BigAutoField(primary_key=True)
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="message_subscriptions")
+    entered_event_id = models.PositiveIntegerField()
+    state_name = models.CharField(max_length=80)
+    correlation_key = models.CharField(max_length=256)
+    correlation_value = models.JSONField(null=True)
+    # sha256 of the key and the canonical JSON of the value: what lookups use.
+    correlation = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "entered_event_id"], name="django_asl_subscription_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.correlation_key}={self.correlation_value!r}"
+
+
+class Message(models.Model):
+    """A message that arrived before any execution waited for it; kept until ``expires_at``."""
+
+    id = models.BigAutoField(primary_key=True)
+    correlation_key = models.CharField(max_length=256)
+    correlation_value = models.JSONField(null=True)
+    correlation = models.CharField(max_length=64)
+    data = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    delivered_to = models.ForeignKey(Execution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["correlation", "created_at"], condition=Q(delivered_at__isnull=True),
+                         name="django_asl_message_pending"),
+            models.Index(fields=["expires_at"], name="django_asl_message_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.correlation_key}={self.correlation_value!r}"
+
+
+class Batch(models.Model):
+    """A batch launch: one chained execution of ``state_machine`` per matching source execution."""
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", _("Running")
+        SUCCEEDED = "SUCCEEDED", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
+        CANCELLED = "CANCELLED", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    state_machine = models.ForeignKey(StateMachine, on_delete=models.PROTECT, related_name="batches")
+    name_prefix = models.CharField(max_length=40)
+    source_filter = models.JSONField(default=dict, blank=True)
+    source_state = models.CharField(max_length=80, blank=True, default="")
+    # A payload template (JSON) or the dotted path of a module-level callable.
+    input_transformer = models.JSONField(null=True, blank=True)
+    concurrency = models.PositiveIntegerField(default=10)
+    stop_on_error = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    total = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = _("batches")
+        constraints = [
+            check_constraint(Q(concurrency__gte=1), "django_asl_batch_concurrency_positive"),
+            check_constraint(Q(status__in=["RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]),
+                             "django_asl_batch_status_valid"),
+        ]
+        permissions = [
+            ("start_batch", "Can launch batches"),
+            ("cancel_batch", "Can cancel batches"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_prefix} ({self.status})"
+
+
+class BatchItem(models.Model):
+    """One source execution of a batch, and the execution launched for it."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        RUNNING = "RUNNING", _("Running")
+        SUCCEEDED = "SUCCEEDED", _("Succeeded")
+        FAILED = "FAILED", _("Failed")
+        CANCELLED = "CANCELLED", _("Cancelled")
+
+    id = models.BigAutoField(primary_key=True)
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()
+    # SET_NULL: purging old executions must not remove a running batch's items.
+    source = models.ForeignKey(Execution, null=True, on_delete=models.SET_NULL, related_name="+")
+    execution = models.OneToOneField(Execution, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="batch_item")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "index"], name="django_asl_batchitem_index_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["batch", "status", "index"], name="django_asl_batchitem_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}#{self.index}"
