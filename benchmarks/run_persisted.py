@@ -121,7 +121,7 @@ def empty_tables() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE django_asl_historyevent, django_asl_execution, django_q_task")
+        cursor.execute("TRUNCATE django_asl_historyevent, django_asl_execution, django_q_task CASCADE")
 
 
 # -- queued work -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from ..conf import asl_settings
 from ..models import Execution, HistoryEvent
@@ -71,7 +72,7 @@ def _sql(names: tuple[str, ...]) -> str:
         f"RETURNING {quote('id')}) "
         f"INSERT INTO {quote(history.db_table)} ({columns}) "
         f"SELECT updated.{quote('id')}, event.sequence, event.type, event.timestamp, event.state_name, event.details "
-        f"FROM updated, unnest(%b::integer[], %b::varchar[], %b::timestamptz[], %b::varchar[], %b::jsonb[]) "
+        f"FROM updated, unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::varchar[], %s::jsonb[]) "
         f"AS event(sequence, type, timestamp, state_name, details)"
     )
 
@@ -82,9 +83,18 @@ def _cursor() -> Iterator[Any]:
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = _cursor_class(bool(asl_settings.PREPARED_STATEMENTS))(connection.connection)
-        cursor = connection._prepare_cursor(raw)
+    cursor = _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         yield cursor
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Django's debug cursor, logging the statement as written: psycopg keeps no text of a
+    prepared statement for Django to render."""
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 @lru_cache(maxsize=2)
@@ -92,14 +102,18 @@ def _cursor_class(prepare: bool) -> type:
     import psycopg
 
     class ServerCursor(psycopg.Cursor):
-        """psycopg's server-binding cursor, preparing its statements when ``prepare``.
+        """psycopg's server-binding cursor: parameters go in binary, statements are prepared when ``prepare``.
 
-        Django turns psycopg's automatic preparation off for the connection
+        Binary spares psycopg quoting every array element as text. The query
+        keeps ``%s`` placeholders for Django (whose debug cursor renders them to
+        log the statement) and this cursor sends them as ``%b``. Django turns
+        psycopg's automatic preparation off for the connection
         (``prepare_threshold`` None, unless the project sets it); it is allowed
         for this cursor's statements only.
         """
 
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            query = query.replace("%s", "%b")
             if not prepare:
                 return super().execute(query, params, prepare=False)
             raw = self.connection
