@@ -12,6 +12,14 @@ _ENGINE_NAMES = frozenset({
     "UnknownResource", "autodiscover", "count_executions", "describe_execution", "get_execution_history",
     "get_handler", "list_executions", "publish", "start_execution", "start_sync_execution", "stop_execution", "task",
     "validate_definition",
+    "BatchNotRunning", "SourceExecutionDoesNotExist", "SourceOutputUnavailable", "cancel_batch", "describe_batch",
+    "list_batches", "rerun_execution", "start_batch",
+    "execution_statistics",
+    "ExecutionNotRedrivable", "redrive_execution",
+    "InvalidMessage", "SentMessage", "send_message",
+    "ActivityDoesNotExist", "ActivityInUse", "InvalidOutput", "InvalidToken", "TaskDoesNotExist", "TaskTimedOut",
+    "create_activity", "delete_activity", "get_activity_task", "list_activities", "send_task_failure",
+    "send_task_heartbeat", "send_task_success",
 })
 
 

@@ -42,6 +42,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     problems.extend(_check_tasks(value))
     problems.extend(_check_max_payload_bytes(value))
     problems.extend(_check_task_lease_seconds(value))
+    problems.extend(_check_message_ttl_seconds(value))
+    problems.extend(_check_redrive_window_days(value))
     for key in value:
         if key not in DEFAULTS:
             problems.append(Warning(
@@ -83,6 +85,30 @@ def _check_task_lease_seconds(value: dict) -> list[Error]:
             hint="It is how long a Task handler without TimeoutSeconds may run before another worker "
                  "calls it again; the default is 300.",
             id="django_asl.E006",
+        )]
+    return []
+
+
+def _check_redrive_window_days(value: dict) -> list[Error]:
+    days = value.get("REDRIVE_WINDOW_DAYS", DEFAULTS["REDRIVE_WINDOW_DAYS"])
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or days <= 0:
+        return [_must_be(
+            _label("REDRIVE_WINDOW_DAYS"), "a positive number",
+            hint="It is how many days after it stopped an unsuccessful execution can be redriven; "
+                 "the default is 14, as on AWS.",
+            id="django_asl.E007",
+        )]
+    return []
+
+
+def _check_message_ttl_seconds(value: dict) -> list[Error]:
+    ttl = value.get("MESSAGE_TTL_SECONDS", DEFAULTS["MESSAGE_TTL_SECONDS"])
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 <= ttl <= 10 ** 9:
+        return [_must_be(
+            _label("MESSAGE_TTL_SECONDS"), "a number of seconds from 0 to 1000000000",
+            hint="It is how long a message no execution waits for is kept for one that arrives later; "
+                 "the default is 86400 (a day), and 0 drops such messages.",
+            id="django_asl.E008",
         )]
     return []
 

@@ -31,6 +31,11 @@ DEFAULTS: dict[str, Any] = {
     # connection. Turn off behind a pooler that cannot keep prepared statements
     # (PgBouncer in transaction mode before 1.21).
     "PREPARED_STATEMENTS": True,
+    # How long after it stopped an unsuccessful execution can be redriven (AWS: 14 days).
+    "REDRIVE_WINDOW_DAYS": 14,
+    # How long a message that no execution waits for is kept for one that reaches its
+    # Message state later (engine/messages.py); 0 drops such messages.
+    "MESSAGE_TTL_SECONDS": 86_400,
 }
 
 

@@ -175,6 +175,9 @@ class Execution(models.Model):
                          name="django_asl_exec_due"),
             models.Index(fields=["source_execution"], condition=Q(source_execution__isnull=False),
                          name="django_asl_exec_source"),
+            # execution_statistics(): an index-only scan of a state machine's top-level executions, by status.
+            models.Index(fields=["state_machine", "status", "start_date", "stop_date"],
+                         condition=Q(parent__isnull=True), name="django_asl_exec_stats"),
         ]
         permissions = [
             ("stop_execution", "Can stop executions"),

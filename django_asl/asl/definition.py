@@ -15,6 +15,7 @@ from .states.base import State
 from .states.choice import ChoiceState
 from .states.fail import FailState
 from .states.map import MapState
+from .states.message import MessageState
 from .states.parallel import ParallelState
 from .states.pass_ import PassState
 from .states.succeed import SucceedState
@@ -24,7 +25,8 @@ from .states.wait import WaitState
 
 STATE_TYPES: dict[str, type[State]] = {
     cls.type: cls
-    for cls in (PassState, TaskState, ChoiceState, WaitState, SucceedState, FailState, ParallelState, MapState)
+    for cls in (PassState, TaskState, ChoiceState, WaitState, SucceedState, FailState, ParallelState, MapState,
+                MessageState)  # Message: a django-asl extension (asl/states/message.py)
 }
 
 

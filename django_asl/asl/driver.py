@@ -2,7 +2,7 @@
 
 Both the in-memory runner and the durable engine use it. ``advance`` runs
 states until one needs something from outside (a timer, a task handler, child
-branches or iterations) and returns that as a *suspension*; the caller
+branches or iterations, a message) and returns that as a *suspension*; the caller
 satisfies it, now or much later in another process, and calls the matching
 ``resume_*`` method. Where the machine stands between the two is a ``Cursor``,
 plain data that ``as_dict``/``from_dict`` turn into JSON for storage.
@@ -18,10 +18,11 @@ from typing import Any, Callable, NamedTuple
 from .context import Context, Env
 from .definition import StateMachine
 from .errors import ErrorName
-from .outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Next, Retry, Succeed, Wait
+from .outcomes import AwaitMessage, Fail, ForkBranches, ForkItems, InvokeTask, Next, Retry, Succeed, Wait
 from .states.map import tolerance_exceeded
 
 ENTER, TASK, TIMER, FORK = "enter", "task", "timer", "fork"
+MESSAGE = "message"  # a Message state waits for send_message (a django-asl extension)
 
 
 class Cursor:
@@ -51,6 +52,9 @@ class Cursor:
                 else {"end": True, "output": pending.output}
         elif isinstance(pending, InvokeTask):
             pending = {"task": pending._asdict()}
+        elif isinstance(pending, AwaitMessage):
+            pending = {"message": {**pending._asdict(),
+                                   "until": pending.until.isoformat() if pending.until else None}}
         raw = {
             "state": self.state, "phase": self.phase, "retry_counts": list(self.retry_counts),
             "entered_event_id": self.entered_event_id,
@@ -72,6 +76,10 @@ class Cursor:
         pending = raw["pending"]
         if isinstance(pending, dict) and "task" in pending:
             pending = InvokeTask(**pending["task"])
+        elif isinstance(pending, dict) and "message" in pending:
+            wait = pending["message"]
+            pending = AwaitMessage(wait["correlation_key"], wait["correlation_value"], wait["timeout_seconds"],
+                                   datetime.fromisoformat(wait["until"]) if wait["until"] else None)
         elif isinstance(pending, dict) and "next" in pending:
             pending = Next(pending["next"], pending["output"])
         elif isinstance(pending, dict) and pending.get("end"):
@@ -94,7 +102,7 @@ class Done(NamedTuple):
     end: Succeed | Fail
 
 
-Suspension = WaitUntil | InvokeTask | ForkBranches | ForkItems | Done
+Suspension = WaitUntil | InvokeTask | ForkBranches | ForkItems | AwaitMessage | Done
 
 
 class Driver:
@@ -177,6 +185,7 @@ class Driver:
             cursor.retry_counts = outcome.retry_counts
             cursor.attempt += 1
             cursor.env = None  # the retry sees the new $$.State.RetryCount
+            cursor.task_token = None  # a task token is bound to one attempt: the retry gets a new one
             return WaitUntil(self.context.now() + timedelta(seconds=outcome.delay))
         if kind is InvokeTask:
             cursor.phase = TASK
@@ -190,6 +199,13 @@ class Driver:
                                                                            else outcome.items)})
             # The Started event's id tells this fork's branches or iterations from an earlier attempt's.
             cursor.pending = {"fork_id": started}
+            return outcome
+        if kind is AwaitMessage:
+            cursor.phase = MESSAGE
+            cursor.pending = outcome
+            self.add("MessageWaitStarted", {"correlation_key": outcome.correlation_key,
+                                            "correlation_value": outcome.correlation_value,
+                                            "timeout_seconds": outcome.timeout_seconds})
             return outcome
         raise TypeError(f"Unknown outcome {outcome!r}")  # pragma: no cover - every outcome is above
 
@@ -226,6 +242,28 @@ class Driver:
         state = self.machine.states[cursor.state]
         self.add(state.events[4 if timed_out else 3], {"error": error, "cause": cause})
         return self._resumed(cursor, state.fail_task(cursor.data, error, cause, self.env(cursor)))
+
+    def resume_message(self, cursor: Cursor, data: Any) -> Suspension:
+        """Go on after a Message state received a message carrying ``data``."""
+        wait = self._message_wait(cursor, "resume_message")
+        state = self.machine.states[cursor.state]
+        self.add("MessageReceived", {"correlation_key": wait.correlation_key,
+                                     "correlation_value": wait.correlation_value, "data": data})
+        return self._resumed(cursor, state.complete(cursor.data, data, self.env(cursor)))
+
+    def message_timed_out(self, cursor: Cursor) -> Suspension:
+        """Go on after a Message state's TimeoutSeconds passed: States.Timeout, which Retry and Catch see."""
+        wait = self._message_wait(cursor, "message_timed_out")
+        state = self.machine.states[cursor.state]
+        self.add("MessageTimedOut", {"error": ErrorName.TIMEOUT, "cause": state.timeout_cause(wait.timeout_seconds)})
+        return self._resumed(cursor, state.time_out(cursor.data, wait.timeout_seconds, self.env(cursor)))
+
+    @staticmethod
+    def _message_wait(cursor: Cursor, method: str) -> AwaitMessage:
+        if cursor.phase != MESSAGE or type(cursor.pending) is not AwaitMessage:
+            raise ValueError(f"{method}() needs a cursor waiting in a Message state; the cursor at state "
+                             f"{cursor.state!r} is in phase {cursor.phase!r}.")
+        return cursor.pending
 
     def resume_fork(self, cursor: Cursor, tally: ForkTally) -> Suspension:
         """Go on after every branch or iteration ended (or one failure ended them all)."""

@@ -82,4 +82,18 @@ class ForkItems(NamedTuple):
     tolerated_failure_percentage: float | None
 
 
-Outcome = Next | Succeed | Fail | Wait | Retry | InvokeTask | ForkBranches | ForkItems
+class AwaitMessage(NamedTuple):
+    """Wait for ``send_message(correlation_key, correlation_value, data)`` until ``until`` (or forever).
+
+    A Message state's outcome (a django-asl extension to ASL). ``timeout_seconds``
+    is the state's TimeoutSeconds, ``until`` the moment the wait ends with
+    ``States.Timeout``; both are None when the state waits without limit.
+    """
+
+    correlation_key: str
+    correlation_value: Any
+    timeout_seconds: int | None
+    until: datetime | None
+
+
+Outcome = Next | Succeed | Fail | Wait | Retry | InvokeTask | ForkBranches | ForkItems | AwaitMessage

@@ -2,9 +2,10 @@
 
 ``run`` drives a machine to its end in the calling process. It acts on each
 outcome a state returns: it moves the (virtual) clock for waits and retry
-intervals, calls task handlers, and runs Parallel branches and Map iterations
-one after the other. History events are numbered the way Step Functions
-numbers them, because AWS's cause texts quote those numbers.
+intervals, calls task handlers, runs Parallel branches and Map iterations
+one after the other, and answers Message states from ``messages``. History
+events are numbered the way Step Functions numbers them, because AWS's cause
+texts quote those numbers.
 """
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from typing import Any, Callable, Mapping
 from .context import Context, Env, SystemClock
 from .definition import StateMachine, parse_definition
 from .errors import ErrorName, StatesError, TaskError
-from .driver import Cursor, Done, Driver, ForkTally, WaitUntil
-from .outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Succeed
+from .driver import Cursor, Done, Driver, ForkTally, Suspension, WaitUntil
+from .outcomes import AwaitMessage, Fail, ForkBranches, ForkItems, InvokeTask, Succeed
+from .states.base import state_cause
+from .states.message import correlation_digest
 
 DEFAULT_MAX_TRANSITIONS = 1_000_000
 # Limits at or above this are "no limit" for an in-process handler: no watchdog thread.
@@ -134,9 +137,11 @@ class _Runner:
     """Satisfies a driver's suspensions at once: clock moves, handler calls, child runs."""
 
     def __init__(self, context: Context, tasks: Mapping[str, Callable], real_time: bool, record: bool,
-                 max_transitions: int, deadline: datetime | None) -> None:
+                 max_transitions: int, deadline: datetime | None,
+                 messages: Callable[[str, Any], Any] | None = None) -> None:
         self.context = context
         self.tasks = tasks
+        self.messages = messages
         self.real_time = real_time
         self.history = History(context.clock, record)
         self.budget = [max_transitions]
@@ -173,6 +178,8 @@ class _Runner:
             elif kind is WaitUntil:
                 self.wait_until(suspension.until)
                 suspension = driver.resume_timer(cursor)
+            elif kind is AwaitMessage:
+                suspension = self.receive(driver, cursor, suspension)
             else:
                 suspension = driver.resume_fork(cursor, self.run_children(machine.states[cursor.state], suspension))
 
@@ -191,6 +198,22 @@ class _Runner:
         except Exception as exc:  # a handler's own exception: named after its class, as Lambda does
             return driver.fail_task(cursor, type(exc).__name__, str(exc))
         return driver.resume_task(cursor, result)
+
+    def receive(self, driver: Driver, cursor: Cursor, wait: AwaitMessage) -> Suspension:
+        """Deliver the message ``messages`` has for a Message state, or wait for its timeout."""
+        if self.messages is not None:
+            try:
+                data = self.messages(wait.correlation_key, wait.correlation_value)
+            except LookupError:
+                pass
+            else:
+                return driver.resume_message(cursor, data)
+        if wait.until is None:
+            return Done(Fail(ErrorName.RUNTIME, state_cause(driver.env(cursor), (
+                f"The Message state waits for CorrelationKey '{wait.correlation_key}' without TimeoutSeconds, "
+                "and no message can arrive in an in-memory run: pass run(..., messages=...)."))))
+        self.wait_until(wait.until)
+        return driver.message_timed_out(cursor)
 
     def run_children(self, state: Any, fork: ForkBranches | ForkItems) -> ForkTally:
         """Run a Parallel state's branches or a Map state's iterations one after the other."""
@@ -291,6 +314,7 @@ def run(
     real_time: bool = False,
     record_history: bool = True,
     max_transitions: int = DEFAULT_MAX_TRANSITIONS,
+    messages: Mapping[tuple[str, Any], Any] | Callable[[str, Any], Any] | None = None,
 ) -> Result:
     """Run a state machine in this process and return its ``Result``.
 
@@ -299,8 +323,16 @@ def run(
     maps each Task ``Resource`` to a handler ``handler(input, context)``.
     Waits and retry intervals move a virtual clock unless ``real_time`` is
     true. Raise ``DefinitionError`` for an invalid definition.
+
+    ``messages`` answers Message states (a django-asl extension): a mapping
+    ``{(correlation_key, correlation_value): data}``, or a callable
+    ``messages(correlation_key, correlation_value)`` that returns the data or
+    raises ``LookupError`` when there is none. Every wait is looked up (nothing
+    is used up). A Message state with no message waits for its TimeoutSeconds
+    (``States.Timeout``), or, without one, fails with ``States.Runtime``.
     """
     machine = parse_definition(definition)
+    lookup = _message_lookup(messages)
     if context is None:
         context = Context(clock=SystemClock() if real_time else None)
     if input is None:
@@ -309,7 +341,7 @@ def run(
     deadline = None
     if machine.timeout_seconds is not None:
         deadline = context.start_time + timedelta(seconds=machine.timeout_seconds)
-    runner = _Runner(context, tasks or {}, real_time, record_history, max_transitions, deadline)
+    runner = _Runner(context, tasks or {}, real_time, record_history, max_transitions, deadline, lookup)
     history = runner.history
     history.add("ExecutionStarted", {"input": input})
     try:
@@ -325,3 +357,23 @@ def run(
     history.add("ExecutionFailed", {"error": end.error, "cause": end.cause})
     return Result("FAILED", None, end.error, end.cause, history, context.execution_id,
                   context.start_time, context.now())
+
+
+def _message_lookup(messages: Any) -> Callable[[str, Any], Any] | None:
+    """Return ``run``'s ``messages`` argument as a callable ``(key, value) -> data`` raising LookupError."""
+    if messages is None or (callable(messages) and not isinstance(messages, Mapping)):
+        return messages
+    if not isinstance(messages, Mapping):
+        raise TypeError(f"messages must be a mapping {{(correlation_key, correlation_value): data}} or a "
+                        f"callable, not {type(messages).__name__}.")
+    by_digest = {}
+    for key in messages:
+        if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str)):
+            raise TypeError(f"Each key of messages must be a tuple (correlation_key, correlation_value) with a "
+                            f"string correlation key, not {key!r}.")
+        by_digest[correlation_digest(*key)] = messages[key]
+
+    def lookup(correlation_key: str, correlation_value: Any) -> Any:
+        return by_digest[correlation_digest(correlation_key, correlation_value)]
+
+    return lookup

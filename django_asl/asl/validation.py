@@ -58,7 +58,8 @@ _SHOWN_NAME_LENGTH = 100
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
 
-STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+# "Message" is a django-asl extension (asl/states/message.py): AWS Step Functions does not know it.
+STATE_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map", "Message")
 
 _COMMON_FIELDS = {"Type", "Comment", "QueryLanguage"}
 _STATE_FIELDS = {
@@ -84,6 +85,10 @@ _STATE_FIELDS = {
         "ResultWriter", "Label", "InputPath", "OutputPath", "ResultPath", "ResultSelector", "Retry", "Catch",
         "Assign", "Output",
     },
+    "Message": {
+        "Next", "End", "CorrelationKey", "CorrelationValuePath", "MessagePath", "TimeoutSeconds",
+        "TimeoutSecondsPath", "InputPath", "OutputPath", "ResultPath", "Retry", "Catch",
+    },
 }
 # Fields that only exist in one query language (AWS, "Transforming data with JSONata").
 _JSONPATH_ONLY = {
@@ -93,7 +98,9 @@ _JSONPATH_ONLY = {
 }
 _JSONATA_ONLY = {"Arguments", "Output", "Items"}
 _TERMINAL_TYPES = ("Succeed", "Fail")
-_NEEDS_TRANSITION = ("Pass", "Task", "Wait", "Parallel", "Map")
+_NEEDS_TRANSITION = ("Pass", "Task", "Wait", "Parallel", "Map", "Message")
+#: Longest Message state CorrelationKey (asl/states/message.py).
+MAX_CORRELATION_KEY_LENGTH = 256
 
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _BRANCH_FIELDS = {"StartAt", "States", "Comment"}
@@ -1012,6 +1019,31 @@ class _Validator:
                 self.template(credentials, credentials_path)
         self.retry_catch(record, name, state, path, language)
 
+    def state_message(self, record: _Machine, name: str, state: dict, path: str, language: str,
+                      locked: bool) -> None:
+        """Check a Message state (a django-asl extension): its correlation, paths, timeout, Retry and Catch."""
+        if language == JSONATA:
+            self.error(_child(path, "Type"), "jsonpath_only_state", _says(
+                path, "is a Message state, which only supports the JSONPath query language"))
+        key_path = _child(path, "CorrelationKey")
+        key = state.get("CorrelationKey")
+        if "CorrelationKey" not in state:
+            self.missing(key_path, "in a Message state")
+        elif not isinstance(key, str):
+            self.must_be(key_path, key, "a string")
+        elif not key or len(key) > MAX_CORRELATION_KEY_LENGTH:
+            self.must_be(key_path, key, f"a string of 1 to {MAX_CORRELATION_KEY_LENGTH} characters",
+                         code="invalid_value")
+        for key in ("CorrelationValuePath", "MessagePath"):
+            if key in state:
+                self.path_field(state[key], _child(path, key), "path")
+        present = self.exclusive(state, path, ("TimeoutSeconds", "TimeoutSecondsPath"))
+        if present == "TimeoutSeconds":
+            self.integer(state["TimeoutSeconds"], _child(path, "TimeoutSeconds"), 1, AWS_MAX_SECONDS, language)
+        elif present is not None:
+            self.path_field(state[present], _child(path, present), "reference")
+        self.retry_catch(record, name, state, path, language)
+
     def state_choice(self, record: _Machine, name: str, state: dict, path: str, language: str,
                      locked: bool) -> None:
         choices_path = _child(path, "Choices")
@@ -1615,14 +1647,14 @@ def validate(definition: Any, *, format: str = "json") -> list[Issue]:
     * top level: ``StartAt``, ``States`` (non-empty), ``Comment``, ``Version``,
       ``TimeoutSeconds`` (positive integer), ``QueryLanguage`` (``JSONPath`` or
       ``JSONata``; under ``JSONata`` no state may choose ``JSONPath``);
-    * states: ``Type`` among the eight types, the fields allowed per type and
+    * states: ``Type`` among the eight types and ``Message``, the fields allowed per type and
       per query language, names of at most 80 characters, unique across the
       whole definition including nested branches and processors;
     * transitions: ``StartAt``, ``Next``, ``Default`` and Catcher ``Next`` name
       a state of the same (sub-)machine; ``End``/``Next`` rules; Succeed, Fail
       and Choice never have ``End``/``Next``; every machine has a terminal
       state; every state is reachable from ``StartAt``;
-    * Retry/Catch: Task, Parallel and Map only; ``ErrorEquals`` non-empty,
+    * Retry/Catch: Task, Parallel, Map and Message only; ``ErrorEquals`` non-empty,
       ``States.ALL`` alone and last; ``MaxAttempts`` >= 0; ``IntervalSeconds``
       and ``MaxDelaySeconds`` >= 1; ``BackoffRate`` >= 1.0; ``JitterStrategy``
       ``FULL`` or ``NONE``; Catchers need ``Next``;
@@ -1634,6 +1666,10 @@ def validate(definition: Any, *, format: str = "json") -> list[Issue]:
     * Task: ``Resource`` URI; ``TimeoutSeconds``/``HeartbeatSeconds`` positive,
       heartbeat below timeout, ``...Path`` variants exclusive; ``Credentials`` object;
     * Fail: ``Error``/``ErrorPath`` and ``Cause``/``CausePath`` exclusive;
+    * Message (a django-asl extension): ``CorrelationKey`` a string of 1 to 256
+      characters; ``CorrelationValuePath`` and ``MessagePath`` Paths;
+      ``TimeoutSeconds`` positive or ``TimeoutSecondsPath`` a Reference Path, not
+      both; Retry and Catch as for a Task; JSONPath only;
     * Parallel ``Branches`` and Map ``ItemProcessor``/``Iterator`` as sub-machines;
       Map ``ItemsPath``, ``ItemSelector``/``Parameters``, ``MaxConcurrency``,
       tolerated failures, ``ItemReader``, ``ItemBatcher``, ``ResultWriter``, ``Label``;

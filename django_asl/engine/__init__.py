@@ -18,8 +18,17 @@ from .executions import (
     stop_execution,
     validate_definition,
 )
+from .batches import BatchNotRunning, advance_batch, cancel_batch, describe_batch, list_batches, start_batch
+from .callbacks import (
+    ActivityDoesNotExist, ActivityInUse, InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut, create_activity,
+    delete_activity, get_activity_task, list_activities, send_task_failure, send_task_heartbeat, send_task_success,
+)
+from .chaining import SourceExecutionDoesNotExist, SourceOutputUnavailable, rerun_execution
+from .messages import InvalidMessage, SentMessage, purge_messages, send_message
+from .redrive import ExecutionNotRedrivable, redrive_execution
 from .registry import UnknownResource, autodiscover, get_handler, task
 from .runtime import advance_execution, run_task
+from .statistics import execution_statistics
 from .worker import run_worker
 
 __all__ = [
@@ -27,4 +36,12 @@ __all__ = [
     "UnknownResource", "advance_execution", "autodiscover", "count_executions", "describe_execution",
     "get_execution_history", "get_handler", "list_executions", "publish", "run_task", "run_worker", "start_execution", "start_sync_execution",
     "stop_execution", "task", "validate_definition",
+    "BatchNotRunning", "SourceExecutionDoesNotExist", "SourceOutputUnavailable", "advance_batch", "cancel_batch",
+    "describe_batch", "list_batches", "rerun_execution", "start_batch",
+    "execution_statistics",
+    "ExecutionNotRedrivable", "redrive_execution",
+    "InvalidMessage", "SentMessage", "purge_messages", "send_message",
+    "ActivityDoesNotExist", "ActivityInUse", "InvalidOutput", "InvalidToken", "TaskDoesNotExist", "TaskTimedOut",
+    "create_activity", "delete_activity", "get_activity_task", "list_activities", "send_task_failure",
+    "send_task_heartbeat", "send_task_success",
 ]

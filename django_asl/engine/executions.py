@@ -14,7 +14,7 @@ from ..asl.states.base import payload_size
 from ..conf import asl_settings
 from ..exceptions import DjangoAslError
 from ..models import Execution, StateMachine, StateMachineVersion, definition_digest
-from . import runtime
+from . import callbacks, runtime
 from .history import history_of, store_events
 from .machines import machine_for
 from .queue import enqueue
@@ -47,7 +47,9 @@ def validate_definition(definition: Any) -> list[Issue]:
     known = handlers()
     for path, state in _states(parse_definition(definition).raw, "$"):
         resource = state.get("Resource")
-        if state.get("Type") == "Task" and resource not in known:
+        if state.get("Type") == "Task" and resource not in known and callbacks.is_callback_resource(resource):
+            issues.extend(callbacks.resource_issues(f"{path}.Resource", resource, known))
+        elif state.get("Type") == "Task" and resource not in known:
             issues.append(Issue(
                 f"{path}.Resource", "unknown_resource",
                 f"'{path}.Resource' refers to '{resource}', which is not a registered task resource: "
@@ -121,12 +123,38 @@ def _check_input(value: Any) -> None:
         raise InvalidExecutionInput(f"The execution input is {size} bytes; the limit is {limit} bytes.")
 
 
-def start_execution(state_machine: StateMachine | str, input: Any = None, *, name: str | None = None) -> Execution:
+def start_execution(state_machine: StateMachine | str, input: Any = None, *, name: str | None = None,
+                    source_execution: Execution | Any = None, source_state: str | None = None,
+                    input_transformer: Any = None) -> Execution:
     """Start an execution of the state machine's current version; it runs once the transaction commits.
 
     Starting again with the same ``name`` and the same input returns the existing
     execution, as AWS does; with another input it raises ``ExecutionAlreadyExists``.
+
+    With ``source_execution`` (an Execution or its id) the execution is chained:
+    its input is the source's output, or with ``source_state`` the output of that
+    state of the source, passed through ``input_transformer`` (a callable or a
+    payload template) if given; see ``engine/chaining.py``.
     """
+    if source_execution is None:
+        if source_state is not None or input_transformer is not None:
+            raise TypeError("start_execution(): source_state and input_transformer need a source_execution.")
+        return _start(state_machine, input, name=name)[0]
+    if input is not None:
+        raise TypeError("start_execution() takes an input or a source_execution to take it from, not both.")
+    from . import chaining
+
+    if source_state is not None and (not isinstance(source_state, str) or not 1 <= len(source_state) <= 80):
+        raise ValueError(f"source_state must be a state name of 1 to 80 characters, not {source_state!r}.")
+    transform = chaining.check_transformer(input_transformer)
+    source = chaining.source_for(source_execution)
+    return _start(state_machine, chaining.chained_input(source, source_state, transform), name=name, source=source,
+                  source_state=source_state or "", source_link=chaining.CHAINED)[0]
+
+
+def _start(state_machine: StateMachine | str, input: Any, *, name: str | None, source: Execution | None = None,
+           source_state: str = "", source_link: str = "") -> tuple[Execution, bool]:
+    """Create an execution (linked to ``source`` if given); return it and whether it is new."""
     machine = _state_machine(state_machine)
     if machine.current_version_id is None:
         raise DjangoAslError(f"The state machine {machine.name!r} has no published definition.")
@@ -140,7 +168,8 @@ def start_execution(state_machine: StateMachine | str, input: Any = None, *, nam
         with transaction.atomic():
             execution = Execution.objects.create(
                 state_machine=machine, version_id=machine.current_version_id, name=name, input=input,
-                start_date=now, wake_at=now)
+                start_date=now, wake_at=now, source_execution=source, source_state=source_state,
+                source_link=source_link)
     except IntegrityError:
         existing = Execution.objects.filter(state_machine=machine, name=name, parent=None).first()
         if existing is None:
@@ -148,9 +177,9 @@ def start_execution(state_machine: StateMachine | str, input: Any = None, *, nam
         if existing.input != input:
             raise ExecutionAlreadyExists(
                 f"An execution named {name!r} of {machine.name!r} already exists with a different input.") from None
-        return existing
+        return existing, False
     enqueue("django_asl.engine.runtime.advance_execution", str(execution.pk))
-    return execution
+    return execution, True
 
 
 def start_sync_execution(state_machine: StateMachine | str, input: Any = None, *,
@@ -203,6 +232,11 @@ def stop_execution(execution: Execution | str, *, error: str | None = None, caus
                                            "stop_date", "last_event_id"])
         step.writer.flush()
         runtime.abort_descendants(execution)
+        callbacks.close_tokens(execution)  # a late send_task_success gets TaskTimedOut
+        if execution.source_link == "batch":
+            from .batches import executions_ended
+
+            executions_ended([execution])
     return execution
 
 
@@ -210,7 +244,7 @@ def describe_execution(execution: Execution | str) -> dict:
     """Return an execution as a JSON-able dict (the shape ``asl_describe`` prints)."""
     if not isinstance(execution, Execution):
         execution = Execution.objects.select_related("state_machine", "version").get(pk=execution)
-    return {
+    described = {
         "execution_id": str(execution.pk), "name": execution.name, "state_machine": execution.state_machine.name,
         "version": execution.version.number, "status": execution.status, "input": execution.input,
         "output": execution.output, "error": execution.error, "cause": execution.cause,
@@ -219,6 +253,15 @@ def describe_execution(execution: Execution | str) -> dict:
         "parent": str(execution.parent_id) if execution.parent_id else None,
         "redrive_count": execution.redrive_count,
     }
+    # Chaining links, present only when there are some (as AWS omits absent optional fields).
+    if execution.source_link:
+        described.update(source_execution_id=str(execution.source_execution_id) if execution.source_execution_id
+                         else None, source_state=execution.source_state or None, source_link=execution.source_link)
+    if execution.parent_id is None:  # the partial index on source_execution makes this cheap
+        chained = execution.chained_executions.order_by("start_date", "pk").values_list("pk", flat=True)
+        if chained:
+            described["chained_execution_ids"] = [str(pk) for pk in chained]
+    return described
 
 
 def get_execution_history(execution: Execution | str) -> list[dict]:

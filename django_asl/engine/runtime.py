@@ -15,7 +15,10 @@ What happens between steps:
 * a Wait state or a retry interval stores its due time in ``wake_at``; the
   timer loop of ``asl_worker`` picks it up;
 * Parallel branches and Map iterations become child executions, advanced by
-  any worker; the last one to end resumes the parent in its own transaction.
+  any worker; the last one to end resumes the parent in its own transaction;
+* a Message state's wait is a subscription, written when the step is saved
+  (or served at once by a kept message); ``send_message`` resumes it, and its
+  TimeoutSeconds is in ``wake_at`` (``messages.py``).
 """
 from __future__ import annotations
 
@@ -27,13 +30,13 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from ..asl import Context, SystemClock, StatesError, TaskError
-from ..asl.driver import ENTER, FORK, TASK, TIMER, Cursor, Done, Driver, ForkTally, WaitUntil, fork_failure
+from ..asl.driver import ENTER, FORK, MESSAGE, TASK, TIMER, Cursor, Done, Driver, ForkTally, WaitUntil, fork_failure
 from ..asl.errors import ErrorName
-from ..asl.outcomes import Fail, ForkBranches, ForkItems, InvokeTask, Succeed
+from ..asl.outcomes import AwaitMessage, Fail, ForkBranches, ForkItems, InvokeTask, Succeed
 from ..asl.runner import TaskContext, call_handler
 from ..conf import asl_settings
 from ..models import Execution
-from . import statements
+from . import callbacks, statements
 from .history import HistoryWriter
 from .machines import child_path, machine_for
 from .registry import UnknownResource, get_handler
@@ -71,7 +74,7 @@ def context_for(execution: Execution) -> Context:
         execution_id=str(root.pk), execution_name=root.name,
         state_machine_id=f"django-asl:stateMachine:{execution.state_machine.name}",
         state_machine_name=execution.state_machine.name,
-        start_time=root.start_date, redrive_count=root.redrive_count, clock=CLOCK,
+        start_time=root.start_date, redrive_count=root.redrive_count, redrive_time=root.redrive_date, clock=CLOCK,
     )
     # A branch's root input is a deferred column: load it only if $$.Execution.Input is read.
     context.execution_input = root.input if root is execution else (lambda: root.input)
@@ -95,19 +98,32 @@ class Step:
         # (inputs, scheduled, fork id): running the machine never writes, so a step can be worked
         # out before its transaction opens.
         self.children: tuple = ()
+        # Other writes to make when the step is saved (a redriven fork's children: ``redrive.redrive_fork``).
+        self.writes: list = []
+        # A Message state's wait, subscribed (or served by a kept message) when the step is saved,
+        # and whether the execution waited in one when loaded (its subscription then goes): messages.py.
+        self.message_wait: AwaitMessage | None = None
+        self.left_wait = self.cursor is not None and self.cursor.phase == MESSAGE
 
     # -- running ----------------------------------------------------------------------
 
     @property
     def deadline(self):
-        """Return when a top-level execution times out (its TimeoutSeconds), or None."""
+        """Return when a top-level execution times out (its TimeoutSeconds), or None.
+
+        A redrive starts the clock again, as on AWS ("the state machine level
+        timeout, if defined, is reset to 0").
+        """
         seconds = self.machine.timeout_seconds if self.execution.parent_id is None else None
-        return self.execution.start_date + timedelta(seconds=seconds) if seconds is not None else None
+        if seconds is None:
+            return None
+        return (self.execution.redrive_date or self.execution.start_date) + timedelta(seconds=seconds)
 
     def time_out(self) -> None:
         """End the execution with TIMED_OUT, as AWS does when TimeoutSeconds passes."""
         self.finish(Fail(ErrorName.TIMEOUT, None), Status.TIMED_OUT)
         abort_descendants(self.execution)
+        callbacks.close_tokens(self.execution)
 
     def start(self) -> None:
         execution = self.execution
@@ -126,6 +142,11 @@ class Step:
             return
         if kind is WaitUntil:
             execution.wake_at = suspension.until
+        elif kind is InvokeTask and (suspension.wait_for_token or callbacks.activity_name(suspension.resource)):
+            failure = callbacks.schedule(self, suspension, now)  # waits for send_task_success & co.
+            if failure is not None:  # the activity was deleted since the definition was published
+                self.settle(failure)
+                return
         elif kind is InvokeTask:
             self.driver.task_started(self.cursor)
             lease = asl_settings.TASK_LEASE_SECONDS
@@ -137,6 +158,9 @@ class Step:
             if current is None or current > due or current < now + timedelta(seconds=lease / 2):
                 execution.wake_at = due
             self.follow_ups.append(("task", execution.pk, self.cursor.entered_event_id, self.cursor.attempt))
+        elif kind is AwaitMessage:
+            execution.wake_at = suspension.until  # the message's timeout, or None
+            self.message_wait = suspension
         else:
             execution.wake_at = None
             self.fork(suspension)
@@ -154,7 +178,12 @@ class Step:
             execution.status, execution.error, execution.cause = status or Status.FAILED, end.error, end.cause
         execution.stop_date = max(CLOCK.now(), execution.start_date)
         execution.wake_at = None
-        execution.cursor = execution.state_input = None
+        if type(end) is Succeed:
+            execution.cursor = execution.state_input = None
+        elif self.cursor is not None:
+            # Keep where it stopped, and that state's input: a redrive starts there again (redrive.py).
+            execution.cursor = self.cursor.as_dict(with_data=False)
+            execution.state_input = self.cursor.data
         if execution.parent_id is None:
             event = {Status.SUCCEEDED: "ExecutionSucceeded", Status.FAILED: "ExecutionFailed",
                      Status.TIMED_OUT: "ExecutionTimedOut", Status.ABORTED: "ExecutionAborted"}[execution.status]
@@ -195,6 +224,8 @@ class Step:
             limit = fork.max_concurrency or len(inputs)
             pending["tolerated_failure_count"] = fork.tolerated_failure_count
             pending["tolerated_failure_percentage"] = fork.tolerated_failure_percentage
+            if fork.max_concurrency:  # kept for a redrive, which schedules the iterations to run again
+                pending["max_concurrency"] = fork.max_concurrency
             for index in range(min(limit, len(inputs))):
                 self.writer.add("MapIterationStarted", {"name": state_name, "index": index})
         pending.update(total=len(inputs), started=min(limit, len(inputs)))
@@ -227,7 +258,11 @@ class Step:
     @property
     def writes_alone(self) -> bool:
         """Return whether saving this step writes only its execution and its events."""
-        return not self.children and (self.finished is None or self.finished.parent_id is None)
+        finished = self.finished
+        # A branch's end updates its parent, a batch execution's end its batch (batches.executions_ended).
+        # A Message state's wait writes a subscription or a kept message's delivery (messages.py).
+        return not self.children and not self.writes and self.message_wait is None and not self.left_wait and (
+            finished is None or (finished.parent_id is None and finished.source_link != "batch"))
 
 
 STEP_FIELDS = ["status", "output", "error", "cause", "cursor", "last_event_id", "wake_at", "stop_date"]
@@ -242,6 +277,10 @@ def save_steps(steps: list[Step], *, expected: int | None = None) -> None:
     ``last_event_id`` is still ``expected``; otherwise ``_Conflict`` is raised
     (and the transaction rolls back).
     """
+    if any(step.message_wait is not None or step.left_wait for step in steps):
+        from .messages import save_waits
+
+        save_waits(steps)  # may run a machine on with a kept message: before its events are written
     HistoryWriter.flush_all([step.writer for step in steps])
     if expected is not None:
         if _compare_and_set(steps[0].execution, steps[0].fields(), expected) != 1:
@@ -254,9 +293,17 @@ def save_steps(steps: list[Step], *, expected: int | None = None) -> None:
         step.stored_input = step.execution.state_input
         if step.children:
             step.save_children()
+        for write in step.writes:
+            write()
+        step.writes = []
     for step in steps:
         if step.finished is not None and step.finished.parent_id is not None:
             child_finished(step.finished)
+    batch_ends = [step.finished for step in steps if step.finished is not None and step.finished.source_link == "batch"]
+    if batch_ends:  # only executions launched by a batch pay for this
+        from .batches import executions_ended
+
+        executions_ended(batch_ends)
 
 
 def _compare_and_set(execution: Execution, names: list[str], expected: int) -> int:
@@ -278,8 +325,9 @@ def abort_descendants(execution: Execution) -> None:
     level = [execution.pk]
     now = CLOCK.now()
     while level:
+        # The position stays: a redrive starts each of them again where it stopped.
         Execution.objects.filter(parent_id__in=level, status=Status.RUNNING).update(
-            status=Status.ABORTED, stop_date=now, wake_at=None, cursor=None, state_input=None)
+            status=Status.ABORTED, stop_date=now, wake_at=None)
         level = list(Execution.objects.filter(parent_id__in=level).values_list("pk", flat=True))
 
 
@@ -308,13 +356,20 @@ def child_finished(child: Execution) -> None:
     failure = _fork_failure(state, pending, child)
     follow_ups: list[tuple] = []
     if failure is None and pending["started"] < pending["total"]:
-        index = pending["started"]
+        # Start the next child waiting its turn: the first RUNNING one from index ``next_index`` on.
+        # Children before it have started; from it on, all wait, except, in a redriven fork
+        # (``redrive.redrive_fork``), the SUCCEEDED ones it keeps. Without a redrive it is ``started``.
+        first = pending.get("next_index", pending["started"])
+        pk, index = (Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], child_index__gte=first,
+                                              status=Status.RUNNING)
+                     .order_by("child_index").values_list("pk", "child_index")[0])
         pending["started"] += 1
+        if "next_index" in pending:
+            pending["next_index"] = index + 1
         writer.add("MapIterationStarted", {"name": state.name, "index": index})
         now = CLOCK.now()
-        waiting = Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], child_index=index)
-        waiting.update(wake_at=now, start_date=now)
-        follow_ups.extend(("advance", pk) for pk in waiting.values_list("pk", flat=True))
+        Execution.objects.filter(pk=pk).update(wake_at=now, start_date=now)
+        follow_ups.append(("advance", pk))
     if failure is None and pending["ended"] < pending["total"]:
         writer.flush()
         parent.save(update_fields=["cursor", "last_event_id"])
@@ -324,7 +379,7 @@ def child_finished(child: Execution) -> None:
     tally = _tally(state, parent, pending, failure)
     if failure is not None:  # stop the siblings still running or waiting their turn
         Execution.objects.filter(parent=parent, fork_id=pending["fork_id"], status=Status.RUNNING).update(
-            status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None, cursor=None, state_input=None)
+            status=Status.ABORTED, stop_date=CLOCK.now(), wake_at=None)
     parent.refresh_from_db(fields=["input", "state_input"])  # read once, to resume
     step = Step(parent)
     step.writer = writer
@@ -375,6 +430,8 @@ def _advance_locked(step: Step, now: Any) -> bool:
         step.settle(step.driver.advance(cursor))
     elif cursor.phase == TIMER:
         step.settle(step.driver.resume_timer(cursor))
+    elif cursor.phase == TASK and callbacks.is_callback(cursor.pending):
+        callbacks.wake(step, now)  # a deadline of a task waiting for a callback, or its handler's lease
     elif cursor.phase == TASK:
         # The task's lease ran out: its worker died, or the task ran past TimeoutSeconds.
         call = cursor.pending
@@ -383,6 +440,14 @@ def _advance_locked(step: Step, now: Any) -> bool:
             step.settle(step.driver.fail_task(cursor, ErrorName.TIMEOUT, None, timed_out=True))
         else:
             step.settle(call)
+    elif cursor.phase == MESSAGE:
+        if cursor.pending.until is None or now < cursor.pending.until:
+            return False  # it waits for send_message (messages.py)
+        step.settle(step.driver.message_timed_out(cursor))
+    elif cursor.phase == FORK and cursor.pending.get("redrive"):  # redrive.py: run its unsuccessful children
+        from .redrive import redrive_fork
+
+        redrive_fork(step)
     else:
         return False  # a fork waits for its children
     return True
@@ -480,7 +545,7 @@ def _call(step: Step, execution_id: Any, attempt: int) -> tuple:
     call: InvokeTask = step.cursor.pending
     env = step.driver.env(step.cursor)
     try:
-        handler = get_handler(call.resource)
+        handler = callbacks.handler_for(call.resource) if call.wait_for_token else get_handler(call.resource)
         task_context = TaskContext(env, call.resource, attempt, lambda: _heartbeat(execution_id, call))
         return ("result", call_handler(handler, call, task_context))
     except UnknownResource as exc:
@@ -496,7 +561,9 @@ def _call(step: Step, execution_id: Any, attempt: int) -> tuple:
 
 def _record(step: Step, outcome: tuple) -> None:
     cursor = step.cursor
-    if outcome[0] == "result":
+    if cursor.pending.wait_for_token:
+        callbacks.handler_returned(step, outcome)  # the execution now waits for send_task_success & co.
+    elif outcome[0] == "result":
         step.settle(step.driver.resume_task(cursor, outcome[1]))
     else:
         step.settle(step.driver.fail_task(cursor, outcome[1], outcome[2], timed_out=outcome[3]))

@@ -8,7 +8,7 @@ none is advanced twice.
 from __future__ import annotations
 
 from ..models import Execution
-from . import runtime
+from . import batches, runtime
 
 
 def due_execution_ids(limit: int = 100) -> list:
@@ -19,8 +19,14 @@ def due_execution_ids(limit: int = 100) -> list:
 
 
 def run_due_timers(limit: int = 100) -> int:
-    """Advance up to ``limit`` due executions in this process, in one transaction; return how many."""
-    return runtime.advance_due(limit)
+    """Advance up to ``limit`` due executions in this process, in one transaction; return how many.
+
+    Every few seconds it also sweeps batches (``batches.sweep_batches``), so that
+    none stalls when a worker died before queueing its next launch.
+    """
+    due = runtime.advance_due(limit)
+    batches.sweep_batches_if_due()
+    return due
 
 
 def next_due_time():

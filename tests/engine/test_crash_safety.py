@@ -4,10 +4,6 @@ PostgreSQL only: the workers are separate processes sharing the test database.
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -16,7 +12,7 @@ from django.db import connection
 
 from django_asl.engine import publish, start_execution
 from django_asl.models import Execution, HistoryEvent
-from tests.shared import REPO_ROOT
+from tests.engine.processes import kill, start_worker
 
 EXECUTIONS = 200
 KILLS = 5
@@ -40,22 +36,6 @@ EXPECTED = [
     "ChoiceStateEntered", "ChoiceStateExited", "WaitStateEntered", "WaitStateExited",
     "PassStateEntered", "PassStateExited", "ExecutionSucceeded",
 ]
-
-
-def start_worker() -> subprocess.Popen:
-    settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.worker_settings", "DATABASE_URL": url}
-    return subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "manage.py"), "asl_worker", "--poll", "0.05"],
-        cwd=REPO_ROOT, env=environment, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
-def kill(worker: subprocess.Popen) -> None:
-    os.killpg(worker.pid, signal.SIGKILL)  # the worker, its sentinel and its django-q2 workers
-    worker.wait()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -35,6 +35,20 @@ def state_cause(env: Any, cause: str) -> str:
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def positive_int_at(field: str, path: Any, value: Any, env: Any) -> int:
+    """Return the positive integer that ``path`` (the compiled ``field``, e.g. TimeoutSecondsPath)
+    selects in ``value``, or raise States.Runtime with AWS's text."""
+    try:
+        selected = path.resolve(value, env)
+    except PathNotFound as exc:
+        raise StatesError(ErrorName.RUNTIME, str(exc)) from None
+    if type(selected) is not int or selected <= 0:
+        raise StatesError(ErrorName.RUNTIME,
+                          f"The {field} field refers to value \"{to_json(selected)}\" which is not a valid "
+                          f"positive integer: {path.expr}")
+    return selected
+
+
 def payload_size(value: Any) -> int:
     """Return the size in bytes of ``value`` as compact UTF-8 JSON text."""
     return len(_compact(value).encode("utf-8", "surrogatepass"))

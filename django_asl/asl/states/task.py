@@ -5,8 +5,8 @@ from typing import Any
 
 from ..errors import ErrorName, StatesError
 from ..outcomes import InvokeTask, Outcome
-from ..paths import PathNotFound, compile_path, to_json
-from .base import State, check_result_size
+from ..paths import compile_path
+from .base import State, check_result_size, positive_int_at
 
 # Spec, "Task State": "TimeoutSeconds ... If not provided, the default value is 99999999."
 DEFAULT_TIMEOUT_SECONDS = 99_999_999
@@ -62,16 +62,7 @@ class TaskState(State):
     def _limit(self, field: str, path: Any, data: Any, env: Any) -> int | None:
         if path is None:
             return None
-        value_source = self.input_path.apply(data, env)
-        try:
-            value = path.resolve(value_source, env)
-        except PathNotFound as exc:
-            raise StatesError(ErrorName.RUNTIME, str(exc)) from None
-        if type(value) is not int or value <= 0:
-            raise StatesError(ErrorName.RUNTIME,
-                              f"The {field} field refers to value \"{to_json(value)}\" which is not a valid "
-                              f"positive integer: {path.expr}")
-        return value
+        return positive_int_at(field, path, self.input_path.apply(data, env), env)
 
     def complete(self, data: Any, result: Any, env: Any) -> Outcome:
         """Finish the state with the handler's ``result``."""

@@ -9,6 +9,10 @@ those of their descendants are deleted in chunks, then the descendants
 (deepest first) and the executions themselves. An execution is kept while any
 of its branches or iterations is still RUNNING. History rows are never updated,
 only deleted here with their execution.
+
+Every run also deletes, in batches, kept messages whose time to live has run
+out and the message subscriptions of executions that ended
+(``django_asl.engine.purge_messages``).
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from django_asl.engine import purge_messages
 from django_asl.models import Execution, HistoryEvent
 
 #: Most ids in one ``IN (...)`` list (SQLite caps the parameters of a statement).
@@ -137,3 +142,7 @@ class Command(BaseCommand):
         if kept:
             self.stdout.write(f"Kept {plural(kept, 'finished execution')} with a branch or iteration "
                               f"still RUNNING.")
+        messages, subscriptions = purge_messages(batch_size=batch_size, dry_run=dry_run)
+        if messages or subscriptions:
+            self.stdout.write(f"{verb} {plural(messages, 'expired message')} and "
+                              f"{plural(subscriptions, 'message subscription')} of ended executions.")
