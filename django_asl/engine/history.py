@@ -6,6 +6,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from ..models import Execution, HistoryEvent
+from . import statements
 
 # The columns an event is written with, in order (the id is the database's).
 _COLUMNS = [HistoryEvent._meta.get_field(name)
@@ -41,12 +42,17 @@ class HistoryWriter:
 
     @staticmethod
     def flush_all(writers: list[HistoryWriter]) -> None:
-        """Insert the events of several writers in one plain multi-row INSERT (no model instances)."""
+        """Insert the events of several writers in one statement (no model instances)."""
         rows = [row for writer in writers for row in writer.rows]
-        limit = connection.features.max_query_params
-        size = min(_MAX_ROWS_PER_INSERT, limit // len(_COLUMNS)) if limit else _MAX_ROWS_PER_INSERT
-        for start in range(0, len(rows), size):
-            _insert(rows[start:start + size])
+        if not rows:
+            return
+        if statements.supported():  # PostgreSQL: one prepared statement of arrays, whatever the row count
+            statements.insert_events(rows)
+        else:
+            limit = connection.features.max_query_params
+            size = min(_MAX_ROWS_PER_INSERT, limit // len(_COLUMNS)) if limit else _MAX_ROWS_PER_INSERT
+            for start in range(0, len(rows), size):
+                _insert(rows[start:start + size])
         for writer in writers:
             if writer.rows:
                 writer.flushed(writer.rows)

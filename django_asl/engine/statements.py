@@ -13,6 +13,10 @@ else is sent as::
 The events go in as arrays (one per column), so every step has the same text,
 and the statement is prepared on the server once per connection (unless the
 ``PREPARED_STATEMENTS`` setting is off, for poolers that cannot keep them).
+Every other INSERT of history events on PostgreSQL (``insert_events``) takes the
+same arrays, so a run of 200 Pass states' events is one short prepared statement
+rather than 1,200 placeholders for the client to render.
+
 The compare-and-set on ``last_event_id`` makes the write a no-op when another
 worker moved the execution on: nothing is inserted, and the caller falls back
 to the locked path. Other databases use the same compare-and-set UPDATE and
@@ -50,30 +54,59 @@ def update_and_insert(execution: Execution, names: list[str], expected: int, row
     fields = [Execution._meta.get_field(name) for name in names]
     params = [field.get_db_prep_save(getattr(execution, field.attname), connection) for field in fields]
     params += [execution.pk, expected, Execution.Status.RUNNING.value]
-    adapt = connection.ops.adapt_json_value
-    params += [[row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
-               [row[4] for row in rows], [adapt(row[5], None) for row in rows]]
     with _cursor() as cursor:
-        cursor.execute(_sql(tuple(names)), params)
+        cursor.execute(_update_and_insert_sql(tuple(names)), params + _event_columns(rows)[1:])
         return cursor.rowcount == len(rows)
 
 
+def insert_events(rows: list[tuple]) -> None:
+    """Insert ``HistoryWriter`` rows, of any executions, with one statement of fixed text.
+
+    The rows travel as one array per column, so the statement is the same
+    for 3 events or 3,000, and is prepared once per connection.
+    """
+    with _cursor() as cursor:
+        cursor.execute(_insert_sql(), _event_columns(rows))
+
+
+def _event_columns(rows: list[tuple]) -> list[list]:
+    """Return the rows as columns: execution ids, sequences, types, timestamps, state names, details."""
+    adapt = connection.ops.adapt_json_value
+    return [[row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows],
+            [row[3] for row in rows], [row[4] for row in rows], [adapt(row[5], None) for row in rows]]
+
+
+_EVENTS = ("unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::varchar[], %s::jsonb[]) "
+           "AS event(sequence, type, timestamp, state_name, details)")
+
+
+def _history_columns() -> str:
+    quote = connection.ops.quote_name
+    history = HistoryEvent._meta
+    return ", ".join(quote(history.get_field(name).column)
+                     for name in ("execution", "sequence", "type", "timestamp", "state_name", "details"))
+
+
+@lru_cache(maxsize=1)
+def _insert_sql() -> str:
+    table = connection.ops.quote_name(HistoryEvent._meta.db_table)
+    return (f"INSERT INTO {table} ({_history_columns()}) "
+            f"SELECT event.* FROM unnest(%s::uuid[], %s::integer[], %s::varchar[], %s::timestamptz[], "
+            f"%s::varchar[], %s::jsonb[]) AS event(execution_id, sequence, type, timestamp, state_name, details)")
+
+
 @lru_cache(maxsize=8)
-def _sql(names: tuple[str, ...]) -> str:
+def _update_and_insert_sql(names: tuple[str, ...]) -> str:
     quote = connection.ops.quote_name
     execution = Execution._meta
     assignments = ", ".join(f"{quote(execution.get_field(name).column)} = %s" for name in names)
-    history = HistoryEvent._meta
-    columns = ", ".join(quote(history.get_field(name).column)
-                        for name in ("execution", "sequence", "type", "timestamp", "state_name", "details"))
     return (
         f"WITH updated AS (UPDATE {quote(execution.db_table)} SET {assignments} "
         f"WHERE {quote('id')} = %s AND {quote('last_event_id')} = %s AND {quote('status')} = %s "
         f"RETURNING {quote('id')}) "
-        f"INSERT INTO {quote(history.db_table)} ({columns}) "
+        f"INSERT INTO {quote(HistoryEvent._meta.db_table)} ({_history_columns()}) "
         f"SELECT updated.{quote('id')}, event.sequence, event.type, event.timestamp, event.state_name, event.details "
-        f"FROM updated, unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::varchar[], %s::jsonb[]) "
-        f"AS event(sequence, type, timestamp, state_name, details)"
+        f"FROM updated, {_EVENTS}"
     )
 
 
