@@ -39,14 +39,28 @@ class ExecutionNotRunning(DjangoAslError):
     """The execution has already ended."""
 
 
-def validate_definition(definition: Any) -> list[Issue]:
-    """Return the issues of a definition, including Task Resources with no registered handler."""
+def validate_definition(definition: Any, *, type: str = StateMachine.Type.STANDARD) -> list[Issue]:
+    """Return the issues of a definition, including Task Resources with no registered handler.
+
+    An EXPRESS state machine runs to its end in the caller's process, so, as on
+    AWS, it cannot wait for a callback (``.waitForTaskToken``, an activity) or,
+    here, a message.
+    """
     issues = validate(definition)
     if any(issue.is_error for issue in issues):
         return issues
     known = handlers()
     for path, state in _states(parse_definition(definition).raw, "$"):
         resource = state.get("Resource")
+        if type == StateMachine.Type.EXPRESS and (
+                state.get("Type") == "Message" or state.get("Type") == "Task" and callbacks.is_callback_resource(resource)):
+            waits_for = "a message" if state.get("Type") == "Message" else "a callback"
+            issues.append(Issue(
+                path, "express_cannot_wait",
+                f"'{path}' waits for {waits_for}, which an EXPRESS state machine cannot do: it runs to its end "
+                f"in the caller's process. Make the state machine STANDARD.",
+            ))
+            continue
         if state.get("Type") == "Task" and resource not in known and callbacks.is_callback_resource(resource):
             issues.extend(callbacks.resource_issues(f"{path}.Resource", resource, known))
         elif state.get("Type") == "Task" and resource not in known:
@@ -77,7 +91,7 @@ def publish(name: str, definition: dict, *, type: str = StateMachine.Type.STANDA
     Raise ``DefinitionError`` (with every issue) when the definition is not
     valid or reaches a resource that has no registered handler.
     """
-    issues = validate_definition(definition)
+    issues = validate_definition(definition, type=type)
     if any(issue.is_error for issue in issues):
         raise DefinitionError(issues)
     digest = definition_digest(definition)

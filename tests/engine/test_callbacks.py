@@ -24,6 +24,8 @@ CALLBACK = SHIP + ".waitForTaskToken"
 ACTIVITY_ARN = "arn:aws:states:eu-west-1:123456789012:activity:resize"
 SCHEDULED_ONLY = ["ExecutionStarted", "TaskStateEntered", "TaskScheduled"]
 WAITING = [*SCHEDULED_ONLY, "TaskStarted"]
+# A Task whose Resource names an activity records Activity* events, as on AWS.
+ACTIVITY_SCHEDULED = ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
 
 
 def machine(states: dict, start: str, **top) -> dict:
@@ -424,12 +426,12 @@ def test_an_activity_worker_claims_the_task_and_answers_it(tasks, drain, answer,
     drain(until_callbacks=True)
     row = TaskToken.objects.get(execution=execution)
     assert (row.status, row.token, row.input, row.activity.name) == ("SCHEDULED", None, {"image": "a.png"}, "resize")
-    assert types(execution) == SCHEDULED_ONLY and refreshed(execution).wake_at is None
+    assert types(execution) == ACTIVITY_SCHEDULED and refreshed(execution).wake_at is None
 
     clock.advance(5)
     task = get_activity_task("resize", "worker-1", wait_seconds=0)
     assert task == {"task_token": task["task_token"], "input": {"image": "a.png"}} and len(task["task_token"]) == 64
-    assert events(execution, "TaskStarted") == [{"resource": ACTIVITY_ARN, "worker_name": "worker-1"}]
+    assert events(execution, "ActivityStarted") == [{"resource": ACTIVITY_ARN, "worker_name": "worker-1"}]
     row.refresh_from_db()
     assert (row.status, row.worker_name, row.claimed_at) == ("STARTED", "worker-1", clock.now())
     assert get_activity_task("resize", "worker-2", wait_seconds=0) is None  # taken
@@ -438,7 +440,7 @@ def test_an_activity_worker_claims_the_task_and_answers_it(tasks, drain, answer,
     drain()
     execution.refresh_from_db()
     assert (execution.status, execution.output) == ("SUCCEEDED", {"image": "a.png", "thumb": {"url": "a-small.png"}})
-    assert types(execution)[3:5] == ["TaskStarted", "TaskSucceeded"]
+    assert types(execution)[3:5] == ["ActivityStarted", "ActivitySucceeded"]
 
 
 def test_two_workers_never_get_the_same_task_and_the_oldest_goes_first(tasks, drain, clock):
@@ -477,7 +479,7 @@ def test_an_activity_task_nobody_claims_times_out_and_is_not_handed_out(tasks, d
     execution = start_execution(publish("resize", resize_machine(TimeoutSeconds=60)), {"image": "a.png"})
     drain()
     assert (refreshed(execution).status, execution.error) == ("FAILED", "States.Timeout")
-    assert types(execution)[-3:] == ["TaskScheduled", "TaskTimedOut", "ExecutionFailed"]
+    assert types(execution)[-3:] == ["ActivityScheduled", "ActivityTimedOut", "ExecutionFailed"]
     assert TaskToken.objects.get(execution=execution).status == "TIMED_OUT"
     assert get_activity_task("resize", wait_seconds=0) is None
 
@@ -559,3 +561,23 @@ def test_the_api_is_exported_from_django_asl():
                  "TaskTimedOut", "create_activity", "delete_activity", "get_activity_task", "list_activities",
                  "send_task_failure", "send_task_heartbeat", "send_task_success"):
         assert getattr(django_asl, name) is getattr(callbacks, name)
+
+
+@pytest.mark.parametrize(("state", "waits_for"), [
+    ({"Type": "Task", "Resource": "urn:test:ship.waitForTaskToken", "End": True}, "a callback"),
+    ({"Type": "Task", "Resource": "django-asl:activity:resize", "End": True}, "a callback"),
+    ({"Type": "Message", "CorrelationKey": "order", "End": True}, "a message"),
+])
+def test_an_express_state_machine_cannot_wait_for_a_callback_or_a_message(state, waits_for, tasks):
+    tasks["urn:test:ship"] = lambda payload: None
+    create_activity("resize")
+    definition = {"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Wait", "States": {"Wait": state}}]}}}
+    with pytest.raises(DefinitionError) as raised:
+        publish("express", definition, type="EXPRESS")
+    path = "$.States.Fan.Branches[0].States.Wait"
+    assert [(issue.path, issue.code, issue.message) for issue in raised.value.issues] == [(
+        path, "express_cannot_wait",
+        f"'{path}' waits for {waits_for}, which an EXPRESS state machine cannot do: it runs to its end in the "
+        f"caller's process. Make the state machine STANDARD.")]
+    assert publish("standard", definition).type == "STANDARD"

@@ -13,6 +13,12 @@ DEFAULT_TIMEOUT_SECONDS = 99_999_999
 WAIT_FOR_TASK_TOKEN = ".waitForTaskToken"
 
 
+def is_activity(resource: str) -> bool:
+    """Return whether ``resource`` names an activity (its events are Activity*, as on AWS)."""
+    return resource.startswith("django-asl:activity:") or (
+        resource.startswith("arn:aws:states:") and ":activity:" in resource)
+
+
 def is_lambda_function(resource: str) -> bool:
     """Return whether ``resource`` names a Lambda function directly (its events are LambdaFunction*)."""
     return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
@@ -37,7 +43,7 @@ class TaskState(State):
         self.resource = raw.get("Resource", "")
         self.wait_for_token = self.resource.endswith(WAIT_FOR_TASK_TOKEN)
         self.lambda_function = is_lambda_function(self.resource)
-        prefix = "LambdaFunction" if self.lambda_function else "Task"
+        prefix = "LambdaFunction" if self.lambda_function else "Activity" if is_activity(self.resource) else "Task"
         # History event names for this task: Scheduled, Started, Succeeded, Failed, TimedOut.
         self.events = tuple(prefix + suffix for suffix in ("Scheduled", "Started", "Succeeded", "Failed", "TimedOut"))
         self.timeout_seconds = raw.get("TimeoutSeconds")
