@@ -42,7 +42,7 @@ needs_postgresql = pytest.mark.skipif("connection.vendor != 'postgresql'",
 
 
 class PaymentDeclined(Exception):
-    pass
+    """The payment handler's failure, recorded as a TaskFailed named after this class."""
 
 
 @pytest.fixture

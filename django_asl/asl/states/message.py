@@ -97,17 +97,13 @@ class MessageState(State):
 
     def _step(self, data: Any, env: Any) -> Outcome:
         value = self.input_path.apply(data, env)
-        correlation_value = value
-        if self.correlation_value_path is not None:
-            try:
-                correlation_value = self.correlation_value_path.resolve(value, env)
-            except PathNotFound as exc:
-                raise StatesError(ErrorName.RUNTIME, f"The CorrelationValuePath selects nothing: {exc}") from None
+        correlation_value = _select("CorrelationValuePath", self.correlation_value_path, value, env)
         try:
             canonical_json(correlation_value)
         except ValueError as exc:
             raise StatesError(ErrorName.RUNTIME, f"The correlation value is not JSON: {exc}.") from None
-        timeout = self.timeout_seconds if self.timeout_path is None else positive_int_at("TimeoutSecondsPath", self.timeout_path, value, env)
+        timeout = self.timeout_seconds if self.timeout_path is None else \
+            positive_int_at("TimeoutSecondsPath", self.timeout_path, value, env)
         until = env.now() + timedelta(seconds=timeout) if timeout is not None else None
         return AwaitMessage(self.correlation_key, correlation_value, timeout, until)
 
@@ -118,12 +114,7 @@ class MessageState(State):
         the raw input ``data``, and OutputPath filters the whole.
         """
         try:
-            result = message_data
-            if self.message_path is not None:
-                try:
-                    result = self.message_path.resolve(message_data, env)
-                except PathNotFound as exc:
-                    raise StatesError(ErrorName.RUNTIME, f"The MessagePath selects nothing: {exc}") from None
+            result = _select("MessagePath", self.message_path, message_data, env)
             check_result_size(result, self.name)
             return self.finish(data, result, env)
         except StatesError as exc:
@@ -137,3 +128,13 @@ class MessageState(State):
     def time_out(self, data: Any, timeout_seconds: int | None, env: Any) -> Outcome:
         """Finish the state after its TimeoutSeconds passed: States.Timeout, for Retry and Catch."""
         return self.on_error(data, ErrorName.TIMEOUT, self.timeout_cause(timeout_seconds), env)
+
+
+def _select(field: str, path: Any, value: Any, env: Any) -> Any:
+    """Return what ``path`` (the compiled ``field``; None selects everything) selects in ``value``."""
+    if path is None:
+        return value
+    try:
+        return path.resolve(value, env)
+    except PathNotFound as exc:
+        raise StatesError(ErrorName.RUNTIME, f"The {field} selects nothing: {exc}") from None
