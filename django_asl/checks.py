@@ -40,10 +40,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
         )]
     problems: list[Error | Warning] = []
     problems.extend(_check_tasks(value))
-    problems.extend(_check_max_payload_bytes(value))
-    problems.extend(_check_task_lease_seconds(value))
-    problems.extend(_check_message_ttl_seconds(value))
-    problems.extend(_check_redrive_window_days(value))
+    problems.extend(_check_numbers(value))
     for key in value:
         if key not in DEFAULTS:
             problems.append(Warning(
@@ -77,48 +74,29 @@ def _check_tasks(value: dict) -> list[Error]:
     return problems
 
 
-def _check_task_lease_seconds(value: dict) -> list[Error]:
-    lease = value.get("TASK_LEASE_SECONDS", DEFAULTS["TASK_LEASE_SECONDS"])
-    if isinstance(lease, bool) or not isinstance(lease, (int, float)) or lease <= 0:
-        return [_must_be(
-            _label("TASK_LEASE_SECONDS"), "a positive number",
-            hint="It is how long a Task handler without TimeoutSeconds may run before another worker "
-                 "calls it again; the default is 300.",
-            id="django_asl.E006",
-        )]
-    return []
+# The numeric settings: name -> (accepts floats, lowest, highest, what it must be, hint, check id).
+_NUMBERS: dict[str, tuple] = {
+    "MAX_PAYLOAD_BYTES": (False, 1, None, "a positive integer",
+                          "AWS Step Functions allows 262144 bytes (256 KiB).", "django_asl.E005"),
+    "TASK_LEASE_SECONDS": (True, None, None, "a positive number",
+                           "It is how long a Task handler without TimeoutSeconds may run before another worker "
+                           "calls it again; the default is 300.", "django_asl.E006"),
+    "MESSAGE_TTL_SECONDS": (True, 0, 10 ** 9, "a number of seconds from 0 to 1000000000",
+                            "It is how long a message no execution waits for is kept for one that arrives later; "
+                            "the default is 86400 (a day), and 0 drops such messages.", "django_asl.E008"),
+    "REDRIVE_WINDOW_DAYS": (True, None, None, "a positive number",
+                            "It is how many days after it stopped an unsuccessful execution can be redriven; "
+                            "the default is 14, as on AWS.", "django_asl.E007"),
+}
 
 
-def _check_redrive_window_days(value: dict) -> list[Error]:
-    days = value.get("REDRIVE_WINDOW_DAYS", DEFAULTS["REDRIVE_WINDOW_DAYS"])
-    if isinstance(days, bool) or not isinstance(days, (int, float)) or days <= 0:
-        return [_must_be(
-            _label("REDRIVE_WINDOW_DAYS"), "a positive number",
-            hint="It is how many days after it stopped an unsuccessful execution can be redriven; "
-                 "the default is 14, as on AWS.",
-            id="django_asl.E007",
-        )]
-    return []
-
-
-def _check_message_ttl_seconds(value: dict) -> list[Error]:
-    ttl = value.get("MESSAGE_TTL_SECONDS", DEFAULTS["MESSAGE_TTL_SECONDS"])
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 <= ttl <= 10 ** 9:
-        return [_must_be(
-            _label("MESSAGE_TTL_SECONDS"), "a number of seconds from 0 to 1000000000",
-            hint="It is how long a message no execution waits for is kept for one that arrives later; "
-                 "the default is 86400 (a day), and 0 drops such messages.",
-            id="django_asl.E008",
-        )]
-    return []
-
-
-def _check_max_payload_bytes(value: dict) -> list[Error]:
-    limit = value.get("MAX_PAYLOAD_BYTES", DEFAULTS["MAX_PAYLOAD_BYTES"])
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
-        return [_must_be(
-            _label("MAX_PAYLOAD_BYTES"), "a positive integer",
-            hint="AWS Step Functions allows 262144 bytes (256 KiB).",
-            id="django_asl.E005",
-        )]
-    return []
+def _check_numbers(value: dict) -> list[Error]:
+    problems = []
+    for name, (floats, lowest, highest, what, hint, id) in _NUMBERS.items():
+        number = value.get(name, DEFAULTS[name])
+        kinds = (int, float) if floats else int
+        fits = not isinstance(number, bool) and isinstance(number, kinds) and (
+            number > 0 if lowest is None else number >= lowest) and (highest is None or number <= highest)
+        if not fits:
+            problems.append(_must_be(_label(name), what, hint=hint, id=id))
+    return problems

@@ -529,9 +529,7 @@ _NEVER_ISSUED = Coalesce("token", Concat(Value("unissued-"), Cast("id", CharFiel
 
 def _lock_execution(execution_id: Any, *, skip_locked: bool = False) -> Execution | None:
     """Return the execution (running or not) locked for update; None if gone, or held with ``skip_locked``."""
-    return (Execution.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-            .select_related("version", "state_machine", "parent").defer(*runtime._PARENT_BULK)
-            .filter(pk=execution_id).first())
+    return runtime.locked_executions(skip_locked=skip_locked).filter(pk=execution_id).first()
 
 
 def _waiting_step(execution: Execution | None, task: TaskToken) -> runtime.Step | None:

@@ -260,9 +260,7 @@ def _send(correlation_key: str, correlation_value: Any, data: Any, digest: str, 
     executions = {}
     if ids:
         executions = {execution.pk: execution for execution in (
-            Execution.objects.select_for_update(skip_locked=not wait_for_rows, of=("self",))
-            .select_related("version", "state_machine", "parent").defer(*runtime._PARENT_BULK)
-            .filter(pk__in=ids).order_by("pk"))}
+            runtime.locked_executions(skip_locked=not wait_for_rows).filter(pk__in=ids).order_by("pk"))}
         missing = set(ids) - executions.keys()
         if missing and Execution.objects.filter(pk__in=missing).exists():
             raise _Busy  # another transaction holds it: it may be leaving the wait, or not

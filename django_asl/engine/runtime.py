@@ -54,11 +54,16 @@ Status = Execution.Status
 _PARENT_BULK = ("parent__input", "parent__output", "parent__state_input", "parent__cursor", "version__definition")
 
 
+def locked_executions(*, skip_locked: bool = True) -> Any:
+    """Return a queryset of executions to step: locked (``FOR UPDATE``, skipping rows another
+    worker holds unless told otherwise), read with their version and parent, bulk left out."""
+    return (Execution.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+            .select_related("version", "state_machine", "parent").defer(*_PARENT_BULK))
+
+
 def _lock(execution_id: Any) -> Execution | None:
     """Return the running execution, locked, or None if it ended or another worker holds it."""
-    return (Execution.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("version", "state_machine", "parent").defer(*_PARENT_BULK)
-            .filter(pk=execution_id, status=Status.RUNNING).first())
+    return locked_executions().filter(pk=execution_id, status=Status.RUNNING).first()
 
 
 def context_for(execution: Execution) -> Context:
@@ -337,9 +342,7 @@ def child_finished(child: Execution) -> None:
     The parent is locked and updated without reading its state input (a Map's
     whole item list), so each end costs a few bytes, whatever the Map's size.
     """
-    parent = (Execution.objects.select_for_update(of=("self",))
-              .select_related("version", "state_machine", "parent")
-              .defer("input", "output", "state_input", *_PARENT_BULK)
+    parent = (locked_executions(skip_locked=False).defer("input", "output", "state_input")
               .filter(pk=child.parent_id, status=Status.RUNNING).first())
     if parent is None or not parent.cursor or parent.cursor.get("phase") != FORK \
             or parent.cursor["pending"]["fork_id"] != child.fork_id:
@@ -482,10 +485,8 @@ def advance_due(limit: int = 100) -> int:
     """
     with transaction.atomic():
         now = CLOCK.now()
-        executions = list(
-            Execution.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("version", "state_machine", "parent").defer(*_PARENT_BULK)
-            .filter(status=Status.RUNNING, wake_at__lte=now).order_by("wake_at")[:limit])
+        executions = list(locked_executions().filter(status=Status.RUNNING, wake_at__lte=now)
+                          .order_by("wake_at")[:limit])
         steps = [step for step in map(Step, executions) if _advance_locked(step, now)]
         if steps:
             save_steps(steps)
