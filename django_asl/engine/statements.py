@@ -37,8 +37,11 @@ from ..models import Execution, HistoryEvent
 
 def supported() -> bool:
     """Return whether the database can write a step in one statement (PostgreSQL through psycopg 3)."""
-    if connection.vendor != "postgresql":
-        return False
+    return connection.vendor == "postgresql" and _psycopg3()
+
+
+@lru_cache(maxsize=1)
+def _psycopg3() -> bool:
     from django.db.backends.postgresql.psycopg_any import is_psycopg3
 
     return is_psycopg3
