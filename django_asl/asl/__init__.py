@@ -9,12 +9,13 @@ Nothing here imports Django.
 from .context import Context, Env, SystemClock, VirtualClock
 from .definition import StateMachine, parse_definition
 from .errors import AslError, DefinitionError, ErrorName, Issue, StatesError, TaskError
+from .graph import definition_graph
 from .runner import Result, TaskContext, run
 from .validation import validate
 
 
 __all__ = [
     "AslError", "Context", "DefinitionError", "Env", "ErrorName", "Issue", "Result", "StateMachine",
-    "StatesError", "SystemClock", "TaskContext", "TaskError", "VirtualClock", "parse_definition", "run",
+    "StatesError", "SystemClock", "TaskContext", "TaskError", "VirtualClock", "definition_graph", "parse_definition", "run",
     "validate",
 ]

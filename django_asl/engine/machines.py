@@ -37,14 +37,3 @@ def sub_machine(machine: StateMachine, machine_path: str) -> StateMachine:
         state = machine.states[state_name]
         machine = state.processor if branch is None else state.branches[branch]
     return machine
-
-
-def child_path(machine_path: str, state_name: str, branch: int | None) -> str:
-    """Return the machine path of branch ``branch`` (or, with None, the Map processor) of ``state_name``.
-
-    A path is JSON: the list of ``[state name, branch index or null]`` steps
-    from the top-level machine, e.g. ``[["Fan out", null], ["Notify", 1]]``.
-    """
-    steps = json.loads(machine_path) if machine_path else []
-    steps.append([state_name, branch])
-    return json.dumps(steps, ensure_ascii=False)

@@ -32,13 +32,14 @@ from django.db import IntegrityError, connection, transaction
 from ..asl import Context, SystemClock, StatesError, TaskError
 from ..asl.driver import ENTER, FORK, MESSAGE, TASK, TIMER, Cursor, Done, Driver, ForkTally, WaitUntil, fork_failure
 from ..asl.errors import ErrorName
+from ..asl.graph import child_path
 from ..asl.outcomes import AwaitMessage, Fail, ForkBranches, ForkItems, InvokeTask, Succeed
 from ..asl.runner import TaskContext, call_handler
 from ..conf import asl_settings
 from ..models import Execution
 from . import callbacks, statements
 from .history import HistoryWriter
-from .machines import child_path, machine_for
+from .machines import machine_for
 from .registry import UnknownResource, get_handler
 
 logger = logging.getLogger("django_asl.engine")
