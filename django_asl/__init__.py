@@ -14,7 +14,7 @@ _ENGINE_NAMES = frozenset({
     "validate_definition",
     "BatchNotRunning", "SourceExecutionDoesNotExist", "SourceOutputUnavailable", "cancel_batch", "describe_batch",
     "list_batches", "rerun_execution", "start_batch",
-    "execution_statistics",
+    "execution_statistics", "rebuild_statistics_rollup", "remove_from_rollup", "rollup_statistics",
     "ExecutionNotRedrivable", "redrive_execution",
     "InvalidMessage", "SentMessage", "send_message",
     "ActivityDoesNotExist", "ActivityInUse", "InvalidOutput", "InvalidToken", "TaskDoesNotExist", "TaskTimedOut",

@@ -409,3 +409,63 @@ class BatchItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}#{self.index}"
+
+
+class StateStatistics(models.Model):
+    """Per-state counters of ended executions: one row per state machine, state and hour of the start.
+
+    ``execution_statistics`` reads whole hours of a window from here instead of
+    the history (``django_asl.engine.statistics``). An execution (a top-level
+    run, a Parallel branch or a Map iteration) counts in the hour its own
+    ``start_date`` falls in, in UTC. ``exits`` is the number of entries that
+    left the state and ``microseconds`` the total time they spent in it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # The unique (state_machine, hour, state_name) index serves lookups by state machine.
+    state_machine = models.ForeignKey(StateMachine, on_delete=models.CASCADE, related_name="+", db_index=False)
+    state_name = models.CharField(max_length=80)
+    hour = models.DateTimeField()
+    entries = models.BigIntegerField(default=0)
+    failures = models.BigIntegerField(default=0)
+    retries = models.BigIntegerField(default=0)
+    exits = models.BigIntegerField(default=0)
+    microseconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = _("state statistics")
+        constraints = [
+            models.UniqueConstraint(fields=["state_machine", "hour", "state_name"],
+                                    name="django_asl_statestatistics_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state_machine_id}:{self.state_name}@{self.hour.isoformat()}"
+
+
+class StatisticsRollup(models.Model):
+    """The rollup's watermark (one row): executions that ended before ``rolled_up_to`` are in ``StateStatistics``.
+
+    Except those listed in ``StatisticsPending``. Its row lock serializes
+    everything that changes the rollup (the timer loops, redrive, purge).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    rolled_up_to = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [check_constraint(Q(id=1), "django_asl_statisticsrollup_single")]
+
+    def __str__(self) -> str:
+        return f"rolled up to {self.rolled_up_to}"
+
+
+class StatisticsPending(models.Model):
+    """An execution of a redriven tree, left out of the rollup until the tree's root (``root``) has ended again."""
+
+    execution = models.OneToOneField(Execution, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    root = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.execution_id} (redriven with {self.root_id})"

@@ -30,7 +30,7 @@ from ..asl.driver import FORK, Cursor
 from ..conf import asl_settings
 from ..exceptions import DjangoAslError
 from ..models import Execution, StateMachine
-from . import runtime
+from . import runtime, statistics
 
 Status = Execution.Status
 
@@ -70,6 +70,8 @@ def redrive_execution(execution: Execution | Any) -> Execution:
                      .get(pk=execution_id))
         now = runtime.CLOCK.now()
         _check_redrivable(execution, now)
+        # Its history (and its branches' and iterations') grows again: out of the per-state rollup until it ends.
+        statistics.exclude_from_rollup(execution)
         # Branches of an aborted branch are not stopped with it and may still run: stop them, so that
         # every branch and iteration below is as it ended and can be redriven where it stopped.
         runtime.abort_descendants(execution)

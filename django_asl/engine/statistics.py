@@ -29,16 +29,22 @@ from __future__ import annotations
 
 import json
 import math
+import operator
+import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from functools import reduce
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import Execution, HistoryEvent, StateMachine
+from ..models import Execution, HistoryEvent, StateMachine, StateStatistics, StatisticsPending, StatisticsRollup
+from . import runtime
 from .executions import StateMachineDoesNotExist
 
 Status = Execution.Status
@@ -52,6 +58,23 @@ _NOT_A_STATE_FAILURE = ("Execution", "MapIteration")
 
 # Durations are rounded to the microsecond, the resolution of the stored dates.
 _DIGITS = 6
+_MICROSECOND = timedelta(microseconds=1)
+HOUR = timedelta(hours=1)
+
+#: How long after an execution's end the rollup waits before counting it: an ending step's
+#: transaction must have committed by then (its stop date is read from the clock inside it).
+ROLLUP_DELAY = timedelta(minutes=5)
+#: Most ended executions one rollup transaction counts.
+ROLLUP_BATCH = 10_000
+#: How often (seconds) the timer loop of a worker process runs the rollup.
+ROLLUP_SECONDS = 60.0
+
+# The counters of a state: entries, failures, retries, entries that left it, microseconds spent in those.
+_SUMMED = ("entries", "failures", "retries", "exits", "microseconds")
+# Per-state sums keyed by (state machine id, state name, hour bucket or None).
+Sums = dict[tuple[int, str, "datetime | None"], list[int]]
+# Ids per IN (...) list (SQLite caps the parameters of a statement).
+_CHUNK = 500
 
 
 def event_kind(event_type: str) -> str | None:
@@ -174,11 +197,7 @@ def _portable(state_machine: StateMachine | str, start: datetime | None, end: da
               include_states: bool) -> tuple[str, dict, dict]:
     """Return (name, statuses, states) from the rows, for any database."""
     machine = _machine(state_machine)
-    window = Q(state_machine=machine)
-    if start is not None:
-        window &= Q(start_date__gte=start)
-    if end is not None:
-        window &= Q(start_date__lt=end)
+    window = Q(state_machine=machine) & _window(start, end)
     durations: dict[str, list[float]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
     rows = Execution.objects.filter(window, parent=None).values_list("status", "start_date", "stop_date")
@@ -191,7 +210,10 @@ def _portable(state_machine: StateMachine | str, start: datetime | None, end: da
         values = sorted(durations[status])
         average = math.fsum(values) / len(values) if values else None
         found[status] = _status_figures(count, average, [percentile(values, fraction) for fraction, _ in PERCENTILES])
-    states = _portable_states(window) if include_states else {}
+    states = {}
+    if include_states:
+        with transaction.atomic():  # one snapshot: the rollup and the watermark agree
+            states = _portable_states(machine.pk, start, end)
     return machine.name, _ordered_statuses(found), states
 
 
@@ -209,28 +231,34 @@ def _no_machine(state_machine: StateMachine | str) -> str:
     return f"There is no state machine named {state_machine!r}."
 
 
-def _portable_states(window: Q) -> dict[str, dict]:
-    """Return per-state figures, reading the events that count in (execution, sequence) order."""
+def _portable_sums(executions: Q, by_hour: bool) -> Sums:
+    """Return per-state sums over the executions matched by ``executions``, reading their history.
+
+    The events that count are read in (execution, sequence) order. Keys are
+    (state machine id, state name, hour of the execution's start or None).
+    """
     relevant = (Q(type__endswith="StateEntered") | Q(type__endswith="StateExited") | Q(type__endswith="Scheduled")
                 | Q(type__in=_FORK_STARTED) | Q(type__endswith="Failed") | Q(type__endswith="TimedOut"))
     events = (HistoryEvent.objects
-              .filter(relevant, execution__in=Execution.objects.filter(window).values("pk"))
+              .filter(relevant, execution__in=Execution.objects.filter(executions).values("pk"))
               .order_by("execution_id", "sequence")
-              .values_list("execution_id", "type", "timestamp", "state_name"))
-    totals: dict[str, list] = {}  # name -> [entries, failures, retries, exited entries, seconds]
-    visit: list | None = None  # [name, entered at, attempts, failures, exited at]
+              .values_list("execution_id", "type", "timestamp", "state_name", "execution__state_machine_id",
+                           "execution__start_date"))
+    sums: Sums = {}
+    visit: list | None = None  # [key, entered at, attempts, failures, exited at]
     execution_id = None
 
     def close(visit: list) -> None:
-        name, entered_at, attempts, failures, exited_at = visit
-        figures = totals.setdefault(name, [0, 0, 0, 0, []])
+        key, entered_at, attempts, failures, exited_at = visit
+        figures = sums.setdefault(key, [0, 0, 0, 0, 0])
         figures[0] += 1
         figures[1] += failures
         figures[2] += max(attempts - 1, 0)
         if exited_at is not None:
-            figures[4].append((exited_at - entered_at).total_seconds())
+            figures[3] += 1
+            figures[4] += (exited_at - entered_at) // _MICROSECOND
 
-    for owner, event_type, moment, state_name in events.iterator(chunk_size=10_000):
+    for owner, event_type, moment, state_name, machine_id, started in events.iterator(chunk_size=10_000):
         if owner != execution_id:
             if visit is not None:
                 close(visit)
@@ -239,7 +267,7 @@ def _portable_states(window: Q) -> dict[str, dict]:
         if kind == ENTERED:
             if visit is not None:
                 close(visit)
-            visit = [state_name, moment, 0, 0, None]
+            visit = [(machine_id, state_name, hour_of(started) if by_hour else None), moment, 0, 0, None]
         elif visit is None or kind is None:
             continue  # before the first state (or matched by the filter, not by event_kind)
         elif kind == EXITED:
@@ -250,10 +278,95 @@ def _portable_states(window: Q) -> dict[str, dict]:
             visit[3] += 1
     if visit is not None:
         close(visit)
-    return {
-        name: _state_figures(entries, failures, retries, math.fsum(seconds) / len(seconds) if seconds else None)
-        for name, (entries, failures, retries, _, seconds) in sorted(totals.items())
-    }
+    return sums
+
+
+def _portable_states(machine_id: int, start: datetime | None, end: datetime | None) -> dict[str, dict]:
+    """Return per-state figures: whole hours from the rollup, the rest from the history."""
+    parts, hours = read_plan(machine_id, start, end)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (_, name, _), figures in _portable_sums(reduce(operator.or_, parts), by_hour=False).items():
+        totals[name] = [a + b for a, b in zip(totals[name], figures)]
+    if hours is not None:
+        rolled = (StateStatistics.objects.filter(_hours(Q(state_machine_id=machine_id), *hours))
+                  .values("state_name").annotate(*(Sum(field) for field in _SUMMED)).order_by()
+                  .values_list("state_name", *(f"{field}__sum" for field in _SUMMED)))
+        for name, *figures in rolled:
+            totals[name] = [a + b for a, b in zip(totals[name], figures)]
+    return {name: _state_sums_figures(*figures) for name, figures in sorted(totals.items()) if figures[0] > 0}
+
+
+def _state_sums_figures(entries: int, failures: int, retries: int, exits: int, microseconds: int) -> dict:
+    average = microseconds / exits / 1_000_000 if exits else None
+    return _state_figures(int(entries), int(failures), int(retries), average)
+
+
+# -- which executions are read, which hours come from the rollup -----------------------------------
+
+
+def hour_of(moment: datetime) -> datetime:
+    """Return the start of the hour (in UTC) that ``moment`` falls in: the rollup's bucket."""
+    if timezone.is_aware(moment):
+        moment = moment.astimezone(dt_timezone.utc)
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _window(start: datetime | None, end: datetime | None) -> Q:
+    window = Q()
+    if start is not None:
+        window &= Q(start_date__gte=start)
+    if end is not None:
+        window &= Q(start_date__lt=end)
+    return window
+
+
+def _hours(condition: Q, first: datetime | None, last: datetime | None) -> Q:
+    if first is not None:
+        condition &= Q(hour__gte=first)
+    if last is not None:
+        condition &= Q(hour__lt=last)
+    return condition
+
+
+def _beginning() -> datetime:
+    return datetime(1, 1, 1, tzinfo=dt_timezone.utc) if settings.USE_TZ else datetime(1, 1, 1)
+
+
+def _rolled_up_to() -> Coalesce:
+    """Return the watermark as an SQL expression (the beginning of time when nothing is rolled up).
+
+    An expression, not a value read before: the statement that reads the
+    rollup reads the watermark in the same snapshot.
+    """
+    return Coalesce(Subquery(StatisticsRollup.objects.filter(pk=1).values("rolled_up_to")[:1]), Value(_beginning()),
+                    output_field=DateTimeField())
+
+
+def read_plan(machine_id: int, start: datetime | None,
+              end: datetime | None) -> tuple[list[Q], tuple[datetime | None, datetime | None] | None]:
+    """Return the executions whose history is read (a list of Q to OR), and the whole hours from the rollup.
+
+    The whole hours (``[first, last)``, either end open) are those inside
+    ``[start, end)``; None if there is none. Read from history: the executions
+    that started in the partial hours at the window's edges, and those in the
+    whole hours that the rollup does not hold: RUNNING, ended at or after the
+    watermark, or pending (redriven). Every other execution of the whole hours
+    ended before the watermark and is in the rollup.
+    """
+    machine = Q(state_machine_id=machine_id)
+    first = None if start is None else (hour_of(start) if hour_of(start) == start else hour_of(start) + HOUR)
+    last = None if end is None else hour_of(end)
+    if first is not None and last is not None and first >= last:
+        return [machine & _window(start, end)], None
+    parts = []
+    if start is not None and start < first:
+        parts.append(machine & _window(start, first))
+    if end is not None and last < end:
+        parts.append(machine & _window(last, end))
+    whole = machine & _window(first, last)
+    parts += [whole & Q(status=Status.RUNNING), whole & Q(stop_date__gte=_rolled_up_to()),
+              whole & Q(pk__in=StatisticsPending.objects.values("execution_id"))]
+    return parts, (first, last)
 
 
 # -- PostgreSQL: one statement ---------------------------------------------------------------------
@@ -290,28 +403,42 @@ _SQL_STATUSES = """
 # with the history, then one window function over all of it, took 1.5 s for a 1-day window of
 # the benchmark's 11 million events, against 0.5 s this way: it scanned the whole history.)
 _SQL_STATES = """,
+  candidates (id, state_machine_id, start_date) AS ({candidates}),
   visits AS (
-    SELECT visit.* FROM {execution} e CROSS JOIN LATERAL (
+    SELECT c.state_machine_id, {hour} AS hour, visit.* FROM candidates c CROSS JOIN LATERAL (
       SELECT max(state_name) FILTER (WHERE kind = 'n') AS state_name,
              count(*) FILTER (WHERE kind = 'a') AS attempts,
              count(*) FILTER (WHERE kind = 'f') AS failures,
-             date_part('epoch', max(timestamp) FILTER (WHERE kind = 'x')
-                                - min(timestamp) FILTER (WHERE kind = 'n')) AS seconds
+             (extract(epoch FROM max(timestamp) FILTER (WHERE kind = 'x')
+                                 - min(timestamp) FILTER (WHERE kind = 'n')) * 1000000)::bigint AS microseconds
       FROM (
         SELECT h.timestamp, h.state_name, {kind} AS kind,
                max(CASE WHEN h.type LIKE '%%StateEntered' THEN h.sequence END)
                    OVER (ORDER BY h.sequence ROWS UNBOUNDED PRECEDING) AS entered
-        FROM {history} h WHERE h.execution_id = e.id AND {relevant}
+        FROM {history} h WHERE h.execution_id = c.id AND {relevant}
       ) events
       WHERE entered IS NOT NULL AND kind IS NOT NULL
       GROUP BY entered
     ) visit
-    WHERE e.state_machine_id = %s{window}
   ),
+  sums AS (
+    SELECT state_machine_id, hour, state_name, count(*) AS entries, sum(failures) AS failures,
+           sum(greatest(attempts - 1, 0)) AS retries, count(microseconds) AS exits, sum(microseconds) AS microseconds
+    FROM visits GROUP BY state_machine_id, hour, state_name
+  )"""
+
+# execution_statistics: the sums from history plus the rollup's whole hours.
+_SQL_BY_STATE = """,
   by_state AS (
-    SELECT state_name, count(*) AS entries, sum(failures) AS failures,
-           sum(greatest(attempts - 1, 0)) AS retries, avg(seconds) AS average
-    FROM visits GROUP BY state_name
+    SELECT state_name, sum(entries) AS entries, sum(failures) AS failures, sum(retries) AS retries,
+           sum(exits) AS exits, sum(microseconds) AS microseconds
+    FROM (
+      SELECT state_name, entries, failures, retries, exits, microseconds FROM sums
+      UNION ALL
+      SELECT state_name, entries, failures, retries, exits, microseconds FROM {rollup} r
+      WHERE r.state_machine_id = %s{hours}
+    ) parts
+    GROUP BY state_name HAVING sum(entries) > 0
   )"""
 
 _SQL_SELECT = """
@@ -320,11 +447,34 @@ SELECT (SELECT name FROM {machine} WHERE id = %s),
        {states}"""
 
 
-def postgresql_statement(start: datetime | None, end: datetime | None, include_states: bool) -> str:
-    """Return the one SQL statement of ``execution_statistics`` on PostgreSQL.
+def _candidates(parts: list[Q]) -> tuple[str, list]:
+    """Return the SQL (and parameters) of the executions matched by any of ``parts``: (id, machine, start)."""
+    sqls, params = [], []
+    for part in parts:
+        query = Execution.objects.filter(part).order_by().values_list("pk", "state_machine_id", "start_date").query
+        sql, part_params = query.sql_with_params()
+        sqls.append(f"({sql})")
+        params.extend(part_params)
+    return " UNION ".join(sqls), params
 
-    Its parameters (``postgresql_params``): the state machine's id and the
-    window's bounds, for each part, then the id again.
+
+def _sql_sums(parts: list[Q], by_hour: bool) -> tuple[str, list]:
+    """Return the CTEs (from ``, candidates``) that sum per state over the executions of ``parts``."""
+    quote = connection.ops.quote_name
+    candidates, params = _candidates(parts)
+    hour = ("date_trunc('hour', c.start_date AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'" if by_hour
+            else "NULL::timestamptz")
+    return _SQL_STATES.format(candidates=candidates, hour=hour, kind=_SQL_KIND, relevant=_SQL_RELEVANT,
+                              history=quote(HistoryEvent._meta.db_table)), params
+
+
+def postgresql_query(machine_id: int, start: datetime | None, end: datetime | None,
+                     include_states: bool) -> tuple[str, list]:
+    """Return the one SQL statement of ``execution_statistics`` on PostgreSQL, and its parameters.
+
+    The per-state part reads the whole hours of the window from the rollup
+    and the history of the other executions (``read_plan``), in the same
+    statement, so in one snapshot.
     """
     quote = connection.ops.quote_name
     window = ""
@@ -332,23 +482,27 @@ def postgresql_statement(start: datetime | None, end: datetime | None, include_s
         window += " AND e.start_date >= %s"
     if end is not None:
         window += " AND e.start_date < %s"
-    tables = {"execution": quote(Execution._meta.db_table), "history": quote(HistoryEvent._meta.db_table)}
     fractions = ", ".join(str(fraction) for fraction, _ in PERCENTILES)
-    sql = "WITH" + _SQL_STATUSES.format(window=window, fractions=fractions, **tables)
+    sql = "WITH" + _SQL_STATUSES.format(window=window, fractions=fractions, execution=quote(Execution._meta.db_table))
+    params = [machine_id, *(bound for bound in (start, end) if bound is not None)]
+    states = "NULL"
     if include_states:
-        sql += _SQL_STATES.format(window=window, kind=_SQL_KIND, relevant=_SQL_RELEVANT, **tables)
-        states = ("(SELECT json_agg(json_build_array(state_name, entries, failures, retries, average) "
+        parts, hours = read_plan(machine_id, start, end)
+        sums, sums_params = _sql_sums(parts, by_hour=False)
+        sql += sums
+        params += sums_params
+        if hours is None:
+            hours_sql, hours_params = " AND false", []
+        else:
+            bounds = [(" AND r.hour >= %s", hours[0]), (" AND r.hour < %s", hours[1])]
+            hours_sql = "".join(clause for clause, bound in bounds if bound is not None)
+            hours_params = [bound for _, bound in bounds if bound is not None]
+        sql += _SQL_BY_STATE.format(rollup=quote(StateStatistics._meta.db_table), hours=hours_sql)
+        params += [machine_id, *hours_params]
+        states = ("(SELECT json_agg(json_build_array(state_name, entries, failures, retries, exits, microseconds) "
                   "ORDER BY state_name) FROM by_state)::text")
-    else:
-        states = "NULL"
-    return sql + _SQL_SELECT.format(machine=quote(StateMachine._meta.db_table), states=states)
-
-
-def postgresql_params(machine_id: int, start: datetime | None, end: datetime | None,
-                      include_states: bool) -> list:
-    """Return the parameters of ``postgresql_statement``."""
-    part = [machine_id, *(bound for bound in (start, end) if bound is not None)]
-    return [*part, *(part if include_states else ()), machine_id]
+    sql += _SQL_SELECT.format(machine=quote(StateMachine._meta.db_table), states=states)
+    return sql, [*params, machine_id]
 
 
 def _postgresql(state_machine: StateMachine | str, start: datetime | None, end: datetime | None,
@@ -360,14 +514,243 @@ def _postgresql(state_machine: StateMachine | str, start: datetime | None, end: 
     """
     machine_id = _machine(state_machine).pk if isinstance(state_machine, str) else state_machine.pk
     with connection.cursor() as cursor:
-        cursor.execute(postgresql_statement(start, end, include_states),
-                       postgresql_params(machine_id, start, end, include_states))
+        cursor.execute(*postgresql_query(machine_id, start, end, include_states))
         name, statuses, states = cursor.fetchone()
     if name is None:
         raise StateMachineDoesNotExist(_no_machine(state_machine))
     found = {status: _status_figures(count, average, percentiles or (None, None, None))
              for status, count, average, percentiles in json.loads(statuses or "[]")}
     return name, _ordered_statuses(found), {
-        state_name: _state_figures(entries, int(failures), int(retries), average)
-        for state_name, entries, failures, retries, average in json.loads(states or "[]")
+        state_name: _state_sums_figures(*figures) for state_name, *figures in json.loads(states or "[]")
     }
+
+
+def _sums(parts: list[Q], by_hour: bool) -> Sums:
+    """Return per-state sums over the executions matched by any of ``parts``, reading their history."""
+    if connection.vendor != "postgresql":
+        return _portable_sums(reduce(operator.or_, parts), by_hour)
+    sql, params = _sql_sums(parts, by_hour)
+    with connection.cursor() as cursor:
+        cursor.execute("WITH" + sql.lstrip(",") + " SELECT state_machine_id, state_name, hour, entries, failures, "
+                       "retries, exits, microseconds FROM sums", params)
+        rows = cursor.fetchall()
+    return {(machine_id, name, hour): [int(value or 0) for value in figures]
+            for machine_id, name, hour, *figures in rows}
+
+
+# -- the rollup: per (state machine, state, hour) counters of ended executions --------------------
+
+
+def _lock(*, skip_locked: bool) -> StatisticsRollup | None:
+    """Lock and return the watermark row (created if missing); None if another process holds it (``skip_locked``)."""
+    for _ in range(2):
+        row = StatisticsRollup.objects.select_for_update(skip_locked=skip_locked).filter(pk=1).first()
+        if row is not None:
+            return row
+        if StatisticsRollup.objects.filter(pk=1).exists():
+            return None  # there, but locked by another process
+        try:
+            with transaction.atomic():
+                StatisticsRollup.objects.create(pk=1)
+        except IntegrityError:
+            pass  # another process created it meanwhile: lock it
+    return None
+
+
+def _apply(sums: Sums, sign: int) -> None:
+    """Add (``sign`` 1) or subtract (-1) per-hour sums to the rollup's rows; drop rows left with no entry."""
+    if not sums:
+        return
+    keys = list(sums)
+    hours = sorted({hour for _, _, hour in keys})
+    machines = {machine_id for machine_id, _, _ in keys}
+    rows = {}
+    for start in range(0, len(hours), _CHUNK):
+        for row in StateStatistics.objects.filter(state_machine_id__in=machines, hour__in=hours[start:start + _CHUNK]):
+            rows[(row.state_machine_id, row.state_name, row.hour)] = row
+    new, changed = [], []
+    for key, figures in sums.items():
+        row = rows.get(key)
+        if row is None:
+            assert sign > 0, f"subtracting from a rollup row that does not exist: {key}"
+            machine_id, name, hour = key
+            new.append(StateStatistics(state_machine_id=machine_id, state_name=name, hour=hour,
+                                       **dict(zip(_SUMMED, figures))))
+            continue
+        for field, value in zip(_SUMMED, figures):
+            setattr(row, field, getattr(row, field) + sign * value)
+        changed.append(row)
+    StateStatistics.objects.bulk_create(new, batch_size=_CHUNK)
+    StateStatistics.objects.bulk_update(changed, _SUMMED, batch_size=_CHUNK)
+    empty = [row.pk for row in changed if row.entries <= 0]
+    for start in range(0, len(empty), _CHUNK):
+        StateStatistics.objects.filter(pk__in=empty[start:start + _CHUNK]).delete()
+
+
+def _rolled_up(watermark: StatisticsRollup) -> Q:
+    """Return which executions the rollup holds: ended before the watermark, and not pending."""
+    if watermark.rolled_up_to is None:
+        return Q(pk__in=[])
+    return (~Q(status=Status.RUNNING) & Q(stop_date__lt=watermark.rolled_up_to)
+            & ~Q(pk__in=StatisticsPending.objects.values("execution_id")))
+
+
+def _next_watermark(since: datetime | None, horizon: datetime, limit: int | None) -> datetime:
+    """Return how far this rollup goes: the horizon, or less so that about ``limit`` executions count."""
+    if limit is None:
+        return horizon
+    ended = Execution.objects.filter(stop_date__lt=horizon).exclude(status=Status.RUNNING)
+    if since is not None:
+        ended = ended.filter(stop_date__gte=since)
+    beyond = ended.order_by("stop_date").values_list("stop_date", flat=True)[limit:limit + 1].first()
+    if beyond is None:
+        return horizon
+    if since is not None and beyond <= since:  # more than ``limit`` executions ended at one moment
+        return min(beyond + _MICROSECOND, horizon)
+    return beyond
+
+
+def rollup_statistics(*, limit: int | None = ROLLUP_BATCH, delay: timedelta = ROLLUP_DELAY) -> int | None:
+    """Add the executions that ended since the last rollup to the per-state rollup; return how many.
+
+    One transaction: the watermark row is locked (``SKIP LOCKED``: None is
+    returned, and nothing done, when another process holds it), the history
+    of the executions that ended between the watermark and ``delay`` ago (at
+    most about ``limit`` of them; None: all) is summed per state machine,
+    state and hour of start, the sums are added to ``StateStatistics``, and
+    the watermark moves on. The executions of a redriven tree
+    (``StatisticsPending``) are added once the tree's root has ended again.
+    A crash rolls back all of it; running it again never counts twice.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of executions or None, not {limit!r}.")
+    if not isinstance(delay, timedelta) or delay < timedelta(0):
+        raise ValueError(f"delay must be a timedelta of 0 or more, not {delay!r}.")
+    with transaction.atomic():
+        watermark = _lock(skip_locked=True)
+        if watermark is None:
+            return None
+        since = watermark.rolled_up_to
+        horizon = runtime.CLOCK.now() - delay
+        if since is not None and horizon <= since:
+            return 0
+        until = _next_watermark(since, horizon, limit)
+        pending = StatisticsPending.objects.values("execution_id")
+        ended = ~Q(status=Status.RUNNING) & Q(stop_date__lt=until)
+        fresh = ended & ~Q(pk__in=pending) & (Q(stop_date__gte=since) if since is not None else Q())
+        settled_roots = Execution.objects.filter(stop_date__lt=until).exclude(status=Status.RUNNING).values("pk")
+        settled = list(Execution.objects.filter(
+            ended, pk__in=StatisticsPending.objects.filter(root__in=settled_roots).values("execution_id"))
+            .values_list("pk", flat=True))
+        count = Execution.objects.filter(fresh).count() + len(settled)
+        parts = [fresh, *(Q(pk__in=settled[start:start + _CHUNK]) for start in range(0, len(settled), _CHUNK))]
+        _apply(_sums(parts, by_hour=True), 1)
+        for start in range(0, len(settled), _CHUNK):
+            StatisticsPending.objects.filter(execution_id__in=settled[start:start + _CHUNK]).delete()
+        watermark.rolled_up_to, watermark.updated_at = until, runtime.CLOCK.now()
+        watermark.save(update_fields=["rolled_up_to", "updated_at"])
+    return count
+
+
+_last_rollup = 0.0
+
+
+def rollup_statistics_if_due() -> int | None:
+    """Call ``rollup_statistics`` if ``ROLLUP_SECONDS`` have passed since this process last did; return its count."""
+    global _last_rollup
+    now = time.monotonic()
+    if now - _last_rollup < ROLLUP_SECONDS:
+        return 0
+    _last_rollup = now
+    return rollup_statistics()
+
+
+def rebuild_statistics_rollup(*, batch: int | None = 100_000, delay: timedelta = ROLLUP_DELAY) -> int:
+    """Empty the per-state rollup and fill it again from every execution's history; return how many counted.
+
+    For projects upgrading to the rollup, or after editing history by hand.
+    The rollup is emptied in one transaction (statistics stay exact meanwhile:
+    they read history for whatever is not rolled up yet), then filled
+    ``batch`` executions per transaction. Raise ``ValueError`` for a bad ``batch``.
+    """
+    if batch is not None and batch < 1:
+        raise ValueError(f"batch must be a positive number of executions or None, not {batch!r}.")
+    with transaction.atomic():
+        watermark = _lock(skip_locked=False)
+        StateStatistics.objects.all().delete()
+        watermark.rolled_up_to = None
+        watermark.save(update_fields=["rolled_up_to"])
+    target = runtime.CLOCK.now() - delay
+    total = 0
+    while True:
+        counted = rollup_statistics(limit=batch, delay=delay)
+        if counted is None:
+            time.sleep(0.1)  # a timer loop is rolling up: wait for its turn
+            continue
+        total += counted
+        reached = StatisticsRollup.objects.values_list("rolled_up_to", flat=True).get(pk=1)
+        if reached is not None and reached >= target:
+            return total
+
+
+def _subtract(execution_ids: list, watermark: StatisticsRollup) -> list:
+    """Take out of the rollup those of ``execution_ids`` that it holds; return the ids that were rolled up."""
+    rolled = _rolled_up(watermark)
+    found = []
+    for start in range(0, len(execution_ids), _CHUNK):
+        found += Execution.objects.filter(rolled, pk__in=execution_ids[start:start + _CHUNK]).values_list("pk", flat=True)
+    parts = [Q(pk__in=found[start:start + _CHUNK]) for start in range(0, len(found), _CHUNK)]
+    if parts:
+        _apply(_sums(parts, by_hour=True), -1)
+    return found
+
+
+def _tree(root_id: Any) -> list:
+    """Return the ids of an execution and of all its branches and iterations, level by level."""
+    ids, level = [root_id], [root_id]
+    while level:
+        children = []
+        for start in range(0, len(level), _CHUNK):
+            children += Execution.objects.filter(parent_id__in=level[start:start + _CHUNK]).values_list("pk", flat=True)
+        ids += children
+        level = children
+    return ids
+
+
+def exclude_from_rollup(execution: Execution) -> None:
+    """Leave a top-level execution about to be redriven, and its whole tree, out of the rollup until it ends again.
+
+    Called by ``redrive_execution`` inside its transaction, before the
+    execution changes: its history will grow, and so may that of any branch
+    or iteration (reset now or when its turn comes). Those the rollup holds
+    are subtracted from it; all are marked pending (``StatisticsPending``), so
+    ``execution_statistics`` reads their history until the rollup counts them
+    again after the root has ended. Waits for a running rollup to commit.
+    """
+    watermark = _lock(skip_locked=False)
+    ids = _tree(execution.pk)
+    _subtract(ids, watermark)
+    already = set()
+    for start in range(0, len(ids), _CHUNK):
+        already.update(StatisticsPending.objects.filter(execution_id__in=ids[start:start + _CHUNK])
+                       .values_list("execution_id", flat=True))
+    StatisticsPending.objects.bulk_create(
+        [StatisticsPending(execution_id=pk, root_id=execution.pk) for pk in ids if pk not in already],
+        batch_size=_CHUNK)
+    again = [pk for pk in ids if pk in already]  # pending since an earlier redrive: now wait for this one
+    for start in range(0, len(again), _CHUNK):
+        StatisticsPending.objects.filter(execution_id__in=again[start:start + _CHUNK]).update(root_id=execution.pk)
+
+
+def remove_from_rollup(execution_ids: list) -> int:
+    """Take executions about to be deleted out of the per-state rollup; return how many it held.
+
+    For code that deletes executions (``asl_purge`` does this for each batch):
+    call it in the deleting transaction, with every id deleted (branches and
+    iterations too), so that statistics stay exact. Waits for a running rollup
+    to commit.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise ValueError("remove_from_rollup() must run in the transaction that deletes the executions.")
+    watermark = _lock(skip_locked=False)
+    return len(_subtract(list(execution_ids), watermark))

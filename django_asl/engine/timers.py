@@ -8,7 +8,7 @@ none is advanced twice.
 from __future__ import annotations
 
 from ..models import Execution
-from . import batches, runtime
+from . import batches, runtime, statistics
 
 
 def due_execution_ids(limit: int = 100) -> list:
@@ -22,10 +22,13 @@ def run_due_timers(limit: int = 100) -> int:
     """Advance up to ``limit`` due executions in this process, in one transaction; return how many.
 
     Every few seconds it also sweeps batches (``batches.sweep_batches``), so that
-    none stalls when a worker died before queueing its next launch.
+    none stalls when a worker died before queueing its next launch, and every
+    minute it adds newly ended executions to the per-state statistics rollup
+    (``statistics.rollup_statistics``), off the path of every state transition.
     """
     due = runtime.advance_due(limit)
     batches.sweep_batches_if_due()
+    statistics.rollup_statistics_if_due()
     return due
 
 

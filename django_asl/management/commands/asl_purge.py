@@ -23,7 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from django_asl.engine import purge_messages
+from django_asl.engine import purge_messages, remove_from_rollup
 from django_asl.models import Execution, HistoryEvent
 
 #: Most ids in one ``IN (...)`` list (SQLite caps the parameters of a statement).
@@ -127,6 +127,7 @@ class Command(BaseCommand):
                 if dry_run:
                     deleted = len(batch.execution_ids), batch.count_events()
                 else:
+                    remove_from_rollup(batch.execution_ids)  # the statistics stay those of the executions kept
                     deleted = batch.delete()
             batches += 1
             top_level += len(batch.roots) - len(batch.blocked)
