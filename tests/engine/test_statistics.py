@@ -5,18 +5,23 @@ clock by its input's ``work`` seconds, so every duration below is known.
 """
 from __future__ import annotations
 
+import io
 import random
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.models import Q
 
 import django_asl
 from django_asl.engine import (
-    StateMachineDoesNotExist, advance_execution, execution_statistics, publish, start_execution,
+    StateMachineDoesNotExist, advance_execution, execution_statistics, publish, redrive_execution, start_execution,
 )
 from django_asl.engine import statistics
-from django_asl.models import Execution, StateMachine
+from django_asl.engine.timers import run_due_timers
+from django_asl.models import Execution, HistoryEvent, StateMachine, StateStatistics, StatisticsPending
 from tests.engine.conftest import START as EARLY
 
 pytestmark = pytest.mark.django_db
@@ -401,3 +406,187 @@ def test_the_sql_classifies_events_as_event_kind_does():
         (event_type, statistics.event_kind(event_type)) for event_type in types]
     # the pre-filter keeps every event that counts
     assert all(relevant for event_type, code, relevant in rows if code is not None)
+
+
+# -- the rollup: whole hours from per-state counters, the same figures as history -----------------------
+
+
+def from_history(name: str, start: datetime | None = None, end: datetime | None = None) -> dict:
+    """Return the per-state figures of the window computed from history alone (the definition)."""
+    machine = StateMachine.objects.get(name=name)
+    sums = statistics._sums([Q(state_machine=machine) & statistics._window(start, end)], by_hour=False)
+    return {state: statistics._state_sums_figures(*figures) for (_, state, _), figures in sorted(sums.items())}
+
+
+def roll_up(limit: int | None = None) -> int:
+    """Run the rollup until it has nothing left (no delay: the virtual clock's ends are committed)."""
+    total = 0
+    while True:
+        counted = statistics.rollup_statistics(limit=limit, delay=timedelta(0))
+        assert counted is not None  # no other process holds the watermark here
+        if counted == 0:
+            return total
+        total += counted
+
+
+def rollup_rows() -> list[tuple]:
+    return sorted(StateStatistics.objects.values_list("state_machine__name", "state_name", "hour", "entries",
+                                                      "failures", "retries", "exits", "microseconds"))
+
+
+FAN_OUT_STRICT = {**FAN_OUT, "States": {**FAN_OUT["States"], "Each": {**FAN_OUT["States"]["Each"],
+                                                                        "ToleratedFailureCount": 0}}}
+
+
+@pytest.fixture
+def many(charge, tasks, clock, drain):
+    """Forty random orders and fan-outs over six hours from START (retries, catches, failures, Map and
+    Parallel children, a failed Map), then two still running. Returns the windows to compare."""
+    generator = random.Random(7)
+    state = {"fail_item": True}
+
+    def work(payload, context):
+        if context.state_name == "Left":
+            return "left"
+        clock.advance(payload)
+        if payload == 3 and state["fail_item"]:
+            raise ValueError("item 3")
+        return payload
+
+    tasks[WORK] = work
+    order, fan_out, strict = publish("order", ORDER), publish("fan-out", FAN_OUT), publish("strict", FAN_OUT_STRICT)
+    moments = sorted(START + timedelta(seconds=generator.randrange(6 * 3600)) for _ in range(40))
+    for moment in moments:
+        pick = generator.random()
+        if pick < 0.6:
+            payload = {"work": generator.randint(1, 30), "fail_times": generator.choice([0, 0, 1, 5]),
+                       "declined": generator.random() < 0.1}
+            run_at(moment, order, payload, clock, drain)
+        else:
+            run_at(moment, strict if pick > 0.9 else fan_out, [generator.randint(1, 4) for _ in range(3)], clock, drain)
+    clock.advance(60)
+    for machine in (order, fan_out):
+        advance_execution(start_execution(machine, {"work": 1} if machine is order else [1]).pk, inline=False)
+    windows = [(None, None), (START, None), (None, START + timedelta(hours=3)),
+               (START + timedelta(hours=1), START + timedelta(hours=4))]
+    for _ in range(12):  # bounds inside hours, on hours, across every part
+        start = START + timedelta(seconds=generator.randrange(-3600, 7 * 3600))
+        windows.append((start, start + timedelta(seconds=generator.randrange(0, 6 * 3600))))
+    return {"windows": windows, "state": state}
+
+
+def figures_of(windows: list) -> dict:
+    return {(name, start, end): execution_statistics(name, start=start, end=end)
+            for name in ("order", "fan-out", "strict") for start, end in windows}
+
+
+def test_the_rollup_gives_the_figures_of_history(many):
+    before = figures_of(many["windows"])  # nothing rolled up: everything from history
+    for (name, start, end), stats in before.items():
+        assert stats["states"] == from_history(name, start, end)
+    assert roll_up(limit=7) > 0  # in several transactions
+    assert StateStatistics.objects.exists()
+    assert figures_of(many["windows"]) == before
+
+
+def test_whole_hours_come_from_the_rollup_the_rest_from_history(many):
+    six_hours = (START, START + timedelta(hours=6))
+    before = execution_statistics("order", start=six_hours[0], end=six_hours[1])
+    running = Execution.objects.get(state_machine__name="order", status="RUNNING")
+    around = (running.start_date - timedelta(microseconds=1), running.start_date + timedelta(microseconds=1))
+    roll_up()
+    HistoryEvent.objects.filter(execution__stop_date__isnull=False).delete()  # the rollup alone knows them now
+    assert execution_statistics("order", start=six_hours[0], end=six_hours[1]) == before
+    # a window inside one hour reads history only: what is left of it is the running order's Charge
+    assert execution_statistics("order", start=around[0], end=around[1])["states"] == {
+        "Charge": {"entries": 1, "failures": 0, "retries": 0, "average_seconds": None}}
+
+
+def test_rolling_up_again_counts_nothing_twice(many):
+    roll_up()
+    rows = rollup_rows()
+    assert statistics.rollup_statistics(delay=timedelta(0)) == 0
+    assert roll_up() == 0
+    assert rollup_rows() == rows
+    assert statistics.rebuild_statistics_rollup(delay=timedelta(0)) == Execution.objects.filter(
+        stop_date__isnull=False).count()
+    assert rollup_rows() == rows
+
+
+def test_executions_that_end_after_the_rollup_count_from_history_then_from_the_rollup(many, clock, drain):
+    windows = many["windows"]
+    roll_up()
+    running = list(Execution.objects.filter(status="RUNNING", parent=None))
+    assert len(running) == 2
+    drain()  # they end now
+    assert not Execution.objects.filter(status="RUNNING").exists()
+    after_end = figures_of(windows)
+    for (name, start, end), stats in after_end.items():
+        assert stats["states"] == from_history(name, start, end)
+    roll_up()
+    assert figures_of(windows) == after_end
+
+
+def test_the_rollup_waits_for_its_delay(orders, clock):
+    clock.advance_to(START + timedelta(hours=5))
+    assert statistics.rollup_statistics(delay=timedelta(hours=3)) == 3  # the early order, A and B ended 3 h ago
+    assert {row[1] for row in rollup_rows()} == {"Charge", "Done", "Ship"}
+    assert execution_statistics("order")["states"] == from_history("order")
+
+
+def test_a_redriven_execution_leaves_the_rollup_until_it_ends_again(many, clock, drain):
+    windows = many["windows"]
+    roll_up()
+    failed = list(Execution.objects.filter(parent=None, status="FAILED").order_by("start_date"))
+    strict = [execution for execution in failed if execution.state_machine.name == "strict"]
+    assert strict and len(failed) > len(strict)  # a failed Map, and failed orders
+    many["state"]["fail_item"] = False  # the Map's failed iteration succeeds this time
+    redriven = [strict[0], next(execution for execution in failed if execution.state_machine.name == "order")]
+    for execution in redriven:
+        redrive_execution(execution)
+    assert StatisticsPending.objects.filter(root__in=redriven).exists()
+    check = figures_of(windows)  # running again: their whole trees from history
+    for (name, start, end), stats in check.items():
+        assert stats["states"] == from_history(name, start, end)
+    roll_up()  # still running (the order waits for its retry): nothing of them rolled up
+    assert figures_of(windows) == check
+    clock.advance(60)
+    drain()
+    for execution in redriven:
+        execution.refresh_from_db()
+        assert execution.status != "RUNNING"
+    ended = figures_of(windows)
+    for (name, start, end), stats in ended.items():
+        assert stats["states"] == from_history(name, start, end)
+    roll_up()
+    assert not StatisticsPending.objects.exists()
+    assert figures_of(windows) == ended
+    assert statistics.rebuild_statistics_rollup(delay=timedelta(0)) > 0
+    assert figures_of(windows) == ended
+
+
+def test_purging_executions_takes_them_out_of_the_rollup(many):
+    roll_up()
+    call_command("asl_purge", "--older-than", "0", stdout=io.StringIO())  # every ended execution
+    assert Execution.objects.filter(parent=None).count() == 2  # the two running ones
+    assert not StateStatistics.objects.exists()
+    for (name, start, end), stats in figures_of(many["windows"]).items():
+        assert stats["states"] == from_history(name, start, end)
+
+
+def test_rollup_arguments_are_checked():
+    with pytest.raises(ValueError, match="limit must be a positive number"):
+        statistics.rollup_statistics(limit=0)
+    with pytest.raises(ValueError, match="delay must be a timedelta"):
+        statistics.rollup_statistics(delay=5)
+    with pytest.raises(ValueError, match="batch must be a positive number"):
+        statistics.rebuild_statistics_rollup(batch=-1)
+
+
+def test_the_timer_loop_rolls_up_once_a_minute(orders, clock, monkeypatch):
+    calls = []
+    monkeypatch.setattr(statistics, "rollup_statistics", lambda: calls.append(1) or 0)
+    monkeypatch.setattr(statistics, "_last_rollup", 0.0)
+    run_due_timers()
+    run_due_timers()
+    assert calls == [1]
