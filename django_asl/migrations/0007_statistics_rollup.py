@@ -11,6 +11,10 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def create_watermark(apps, schema_editor):
+    apps.get_model("django_asl", "StatisticsRollup").objects.using(schema_editor.connection.alias).get_or_create(pk=1)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -54,4 +58,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('state_machine', 'hour', 'state_name'), name='django_asl_statestatistics_unique')],
             },
         ),
+        migrations.RunPython(create_watermark, migrations.RunPython.noop),
     ]

@@ -21,7 +21,7 @@ from django_asl.engine import (
 )
 from django_asl.engine import statistics
 from django_asl.engine.timers import run_due_timers
-from django_asl.models import Execution, HistoryEvent, StateMachine, StateStatistics, StatisticsPending
+from django_asl.models import Execution, HistoryEvent, StateMachine, StateStatistics, StatisticsPending, StatisticsRollup
 from tests.engine.conftest import START as EARLY
 
 pytestmark = pytest.mark.django_db
@@ -590,3 +590,50 @@ def test_the_timer_loop_rolls_up_once_a_minute(orders, clock, monkeypatch):
     run_due_timers()
     run_due_timers()
     assert calls == [1]
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_rollups_on_postgresql_never_count_twice(charge, clock, drain):
+    machine = publish("order", ORDER)
+    for hour in range(6):
+        run_at(START + timedelta(hours=hour, minutes=17), machine, {"work": hour + 1, "fail_times": hour % 2}, clock,
+               drain)
+    clock.advance(1)  # the rollup counts executions that ended before now
+    expected = from_history("order")
+    StatisticsRollup.objects.get_or_create(pk=1)  # as migration 0007 left it (transactional tests flush it)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_watermark():
+        with transaction.atomic():
+            statistics._lock(skip_locked=False)
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_watermark)
+    holder.start()
+    held.wait(10)
+    try:
+        assert statistics.rollup_statistics(delay=timedelta(0)) is None  # another process holds it: skipped
+    finally:
+        release.set()
+        holder.join()
+    results, barrier = [], threading.Barrier(2)
+
+    def rollup():
+        barrier.wait(10)
+        results.append(statistics.rollup_statistics(limit=None, delay=timedelta(0)))
+        connection.close()
+
+    threads = [threading.Thread(target=rollup) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # one counted the six orders; the other skipped (None) or came after it and found nothing (0)
+    assert sorted(results, key=lambda count: -1 if count is None else count) in ([None, 6], [0, 6])
+    assert sum(row[3] for row in rollup_rows()) == sum(figures["entries"] for figures in expected.values())
+    assert execution_statistics("order")["states"] == expected
+    HistoryEvent.objects.all().delete()  # from the rollup alone now
+    assert execution_statistics("order", start=START, end=START + timedelta(hours=6))["states"] == expected
