@@ -88,6 +88,9 @@ def test_no_states(executions):
      "--until '2026-13-01' is not an ISO 8601 date or datetime (e.g. 2026-01-31 or 2026-01-31T12:00:00+00:00)."),
     (["pass", "--since", "2026-01-01", "--days", "3"], "Give --since or --days, not both."),
     (["pass", "--days", "0"], "--days must be a positive number, not 0."),
+    ([], "Give a state machine's name (or --rebuild-rollup)."),
+    (["pass", "--rebuild-rollup"],
+     "--rebuild-rollup takes no state machine and no other option: it rebuilds the rollup of every state machine."),
     (["pass", "--since", "2026-01-02", "--until", "2026-01-01"],
      "The window's start (2026-01-02T00:00:00+00:00) is after its end (2026-01-01T00:00:00+00:00)."),
 ])
@@ -102,3 +105,15 @@ def test_an_aware_moment_is_not_changed():
 
     moment = parse_moment("2026-01-01T00:00:00-05:00", "--since")
     assert moment == datetime(2026, 1, 1, 5, tzinfo=timezone.utc)
+
+
+def test_rebuild_rollup(executions, clock):
+    from django_asl.models import StateStatistics
+
+    clock.advance(3600)  # both ended more than the rollup's delay ago
+    before = stats("pass")
+    out = io.StringIO()
+    call_command("asl_stats", "--rebuild-rollup", stdout=out)
+    assert out.getvalue() == "Rebuilt the per-state rollup from 2 ended executions.\n"
+    assert list(StateStatistics.objects.values_list("state_name", "entries")) == [("Done", 1), ("Done", 1)]
+    assert stats("pass") == before

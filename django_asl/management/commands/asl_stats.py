@@ -4,10 +4,15 @@
     python manage.py asl_stats order --days 7                         # started in the last 7 days
     python manage.py asl_stats order --since 2026-01-01 --until 2026-02-01T00:00:00+01:00
     python manage.py asl_stats order --days 30 --no-states            # per status only (cheaper)
+    python manage.py asl_stats --rebuild-rollup                       # refill the per-state rollup
 
 It prints ``execution_statistics`` as one JSON object. ``--since`` is
 inclusive and ``--until`` exclusive; they take ISO 8601 dates or datetimes, and
 one without a UTC offset is in the current time zone (``TIME_ZONE``).
+
+``--rebuild-rollup`` empties the per-state rollup and fills it again from every
+ended execution's history (``rebuild_statistics_rollup``): run it once after
+upgrading to migration 0007 on a database with executions.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from django_asl.engine import StateMachineDoesNotExist, execution_statistics
+from django_asl.engine import StateMachineDoesNotExist, execution_statistics, rebuild_statistics_rollup
 
 from ._output import to_json
 
@@ -38,16 +43,28 @@ class Command(BaseCommand):
     help = "Print per-status and per-state statistics of a state machine's executions as one JSON object."
 
     def add_arguments(self, parser):
-        parser.add_argument("state_machine", metavar="NAME", help="The state machine's name.")
+        parser.add_argument("state_machine", metavar="NAME", nargs="?", help="The state machine's name.")
         parser.add_argument("--since", help="Count executions started at or after this date or datetime.")
         parser.add_argument("--until", help="Count executions started before this date or datetime.")
         parser.add_argument("--days", type=float,
                             help="Count executions started in the last DAYS days (instead of --since).")
         parser.add_argument("--no-states", action="store_true",
                             help="Leave out the per-state figures (which read the executions' history).")
+        parser.add_argument("--rebuild-rollup", action="store_true",
+                            help="Empty the per-state rollup and fill it again from every execution's history.")
 
-    def handle(self, *args, state_machine: str, since: str | None, until: str | None, days: float | None,
-               no_states: bool, **options):
+    def handle(self, *args, state_machine: str | None, since: str | None, until: str | None, days: float | None,
+               no_states: bool, rebuild_rollup: bool, **options):
+        if rebuild_rollup:
+            if state_machine is not None or since or until or days is not None or no_states:
+                raise CommandError("--rebuild-rollup takes no state machine and no other option: it rebuilds "
+                                   "the rollup of every state machine.")
+            counted = rebuild_statistics_rollup()
+            self.stdout.write(f"Rebuilt the per-state rollup from {counted} ended execution"
+                              f"{'' if counted == 1 else 's'}.")
+            return
+        if state_machine is None:
+            raise CommandError("Give a state machine's name (or --rebuild-rollup).")
         if days is not None and since is not None:
             raise CommandError("Give --since or --days, not both.")
         if days is not None and not days > 0:
