@@ -346,6 +346,33 @@ def _record_ends(by_batch: dict[Any, list[tuple]]) -> None:
             enqueue("django_asl.engine.batches.advance_batch", str(batch.pk))
 
 
+def execution_redriven(execution: Execution) -> None:
+    """Reopen the batch item of a redriven batch execution (inside the redrive's transaction).
+
+    Called by ``redrive_execution`` for an execution whose ``source_link`` is
+    ``"batch"``. Its FAILED item goes back to RUNNING and the batch's counts
+    follow (one failure less, one running more); a batch that had ended
+    SUCCEEDED or FAILED is RUNNING again until the execution ends again,
+    when ``executions_ended`` records the new end. A CANCELLED batch stays
+    cancelled (it launches nothing more) but counts the new end. A redrive
+    is an operator's decision: the batch's concurrency does not hold it back.
+    """
+    found = (BatchItem.objects.filter(execution_id=execution.pk, status=ItemStatus.FAILED)
+             .values_list("batch_id", "pk").first())
+    if found is None:
+        return
+    batch = Batch.objects.select_for_update().filter(pk=found[0]).first()
+    if batch is None or not BatchItem.objects.filter(pk=found[1], status=ItemStatus.FAILED).update(
+            status=ItemStatus.RUNNING, error=None):
+        return
+    was_running = batch.status == Batch.Status.RUNNING
+    batch.failed -= 1
+    batch.running += 1
+    if batch.status in (Batch.Status.SUCCEEDED, Batch.Status.FAILED):
+        batch.status, batch.stopped_at = Batch.Status.RUNNING, None
+    _settle(batch, was_running=was_running)
+
+
 def _ended_error(status: str, error: str | None, cause: str | None) -> str:
     """Return an item's error text: how its execution ended, e.g. 'TIMED_OUT: States.Timeout'."""
     text = status if not error else f"{status}: {error}"

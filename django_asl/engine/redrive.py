@@ -30,7 +30,7 @@ from ..asl.driver import FORK, Cursor
 from ..conf import asl_settings
 from ..exceptions import DjangoAslError
 from ..models import Execution, StateMachine
-from . import runtime, statistics
+from . import batches, runtime, statistics
 
 Status = Execution.Status
 
@@ -72,6 +72,8 @@ def redrive_execution(execution: Execution | Any) -> Execution:
         _check_redrivable(execution, now)
         # Its history (and its branches' and iterations') grows again: out of the per-state rollup until it ends.
         statistics.exclude_from_rollup(execution)
+        if execution.source_link == "batch":
+            batches.execution_redriven(execution)  # its batch item runs again, and the batch's counts follow
         # Branches of an aborted branch are not stopped with it and may still run: stop them, so that
         # every branch and iteration below is as it ended and can be redriven where it stopped.
         runtime.abort_descendants(execution)

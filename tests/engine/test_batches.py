@@ -15,6 +15,7 @@ from django_asl.engine import (
     describe_batch,
     list_batches,
     publish,
+    redrive_execution,
     start_batch,
     start_execution,
     stop_execution,
@@ -158,6 +159,31 @@ def test_every_kind_of_end_counts_as_a_failure(sources, launch, run_all, django_
     assert errors[7] == "ABORTED: Operator: not needed"
     assert counts(batch) == {"status": "FAILED", "total": 30, "pending": 0, "running": 0, "succeeded": 26,
                              "failed": 4, "cancelled": 0}
+
+
+def test_a_redriven_batch_execution_reopens_its_item(sources, launch, run_all, django_capture_on_commit_callbacks):
+    batch = launch("target", {"state_machine": "source", "status": "SUCCEEDED"}, name_prefix="again",
+                   concurrency=30, input_transformer=PLUS_100)
+    run_all(batch, limit=30)
+    failed = Execution.objects.get(name="again-4")  # n = 5, so 105: fails in Boom (106 and 107 time out)
+    assert counts(batch) == {"status": "FAILED", "total": 29, "pending": 0, "running": 0, "succeeded": 26,
+                             "failed": 3, "cancelled": 0}
+    with django_capture_on_commit_callbacks() as queued:  # not run yet: look at the batch first
+        redrive_execution(failed)
+    item = BatchItem.objects.get(execution=failed)
+    assert (item.status, item.error) == ("RUNNING", None)
+    assert counts(batch) == {"status": "RUNNING", "total": 29, "pending": 0, "running": 1, "succeeded": 26,
+                             "failed": 2, "cancelled": 0}
+    batch.refresh_from_db()
+    assert batch.stopped_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in queued:
+            callback()
+    run_all(batch, limit=30)  # Boom fails again: the item and the batch end FAILED once more
+    item.refresh_from_db()
+    assert (item.status, item.error) == ("FAILED", "FAILED: TargetBroken: five")
+    assert counts(batch) == {"status": "FAILED", "total": 29, "pending": 0, "running": 0, "succeeded": 26,
+                             "failed": 3, "cancelled": 0}
 
 
 def test_stop_on_error_cancels_pending_items_and_lets_running_ones_finish(sources, launch, run_all):
