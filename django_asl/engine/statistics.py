@@ -9,10 +9,17 @@ started in a window (``start <= start_date < end``):
   branches and Map iterations: entries, failures, retries and the average time
   from entering the state to leaving it.
 
-On PostgreSQL everything is one SQL statement (``percentile_cont`` for the
-percentiles, a window function to attribute each history event to the state
-entry it belongs to). On other databases the rows are read and the same
-figures computed in Python, with the same linear interpolation.
+Per-state figures of whole hours come from the rollup (``StateStatistics``:
+sums per state machine, state and hour of start of the executions that ended
+before the watermark, kept by ``rollup_statistics`` from the timer loop); the
+history is read only for the edges of the window and for the executions the
+rollup does not hold (running, ended since the watermark, redriven: pending).
+The figures are the same either way: durations are summed in microseconds.
+
+On PostgreSQL the figures come from one SQL statement (``percentile_cont`` for
+the percentiles, a window function to attribute each history event to the
+state entry it belongs to, the rollup's rows). On other databases the rows are
+read and the same figures computed in Python, with the same linear interpolation.
 
 How history events count (``event_kind``): ``*StateEntered`` events are entries;
 every other event belongs to the last entry before it in its execution, and an
