@@ -128,7 +128,7 @@ class Env:
     """
 
     __slots__ = ("context", "state_name", "entered_time", "entered_event_id", "retry_counts", "map_item",
-                 "task_token", "variables", "_object")
+                 "task_token", "variables", "assigned", "jsonata_base", "_object")
 
     def __init__(
         self,
@@ -150,6 +150,10 @@ class Env:
         self.map_item = map_item
         self.task_token = task_token
         self.variables = variables if variables is not None else {}
+        #: The variables this state assigns, applied by the driver when the state is left.
+        self.assigned: dict | None = None
+        #: The variables and functions as JSONata sees them, built on first use (see jsonata_.bindings).
+        self.jsonata_base: dict | None = None
         self._object: dict | None = None
 
     @property

@@ -1,4 +1,4 @@
-"""Every core conformance case, run through the durable engine, ends exactly as in memory and as on AWS."""
+"""Every conformance case (JSONata and variables included), run through the durable engine, ends exactly as in memory and as on AWS."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,7 @@ from django_asl.models import Execution
 from tests.asl import conformance
 from tests.shared import shared_dir
 
-CASES = [case for case in conformance.load_cases(shared_dir("conformance/cases"))
-         if not conformance.uses_issue_7_features(case)]
+CASES = conformance.load_cases(shared_dir("conformance/cases"))
 
 
 class Ended:

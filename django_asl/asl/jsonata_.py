@@ -1,0 +1,378 @@
+"""JSONata in Amazon States Language: ``{% ... %}`` expressions, compiled once per definition.
+
+AWS, "Transforming data with JSONata in Step Functions": a string value that
+starts with ``{%`` and ends with ``%}`` is a JSONata expression; any other
+string is a literal. Expressions may appear at any depth inside the objects
+and arrays of ``Arguments``, ``Output``, ``Assign``, ``Items``,
+``ItemSelector``, ``Credentials`` and Fail's ``Error``/``Cause``, and as the
+whole value of ``Condition``, ``Seconds``, ``Timestamp``, ``TimeoutSeconds``,
+``HeartbeatSeconds``, ``MaxConcurrency`` and ``ToleratedFailure*``.
+
+Expressions see the reserved ``$states`` (``input``, ``result``,
+``errorOutput``, ``context``), the workflow variables, and the functions AWS
+adds (``$partition``, ``$range``, ``$hash``, ``$random``, ``$uuid``,
+``$parse``); ``$eval`` is refused. Failures are ``States.QueryEvaluationError``
+with AWS's cause texts.
+
+The module is named ``jsonata_`` so that it does not shadow the ``jsonata``
+package (jsonata-python) it uses.
+"""
+from __future__ import annotations
+
+import math
+import random as _random
+from typing import Any, Callable
+
+from jsonata import JException, Jsonata
+from jsonata.utils import Utils
+
+from .errors import AslError, ErrorName, StatesError
+from .paths import to_json
+
+NULL = Utils.NULL_VALUE
+_JLambda = Jsonata.JLambda
+
+#: Functions that Step Functions does not offer (AWS: "$eval is not available; use $parse instead").
+REFUSED_FUNCTIONS = ("eval",)
+
+
+class JsonataSyntaxError(AslError):
+    """A JSONata expression does not parse."""
+
+
+def is_expression(value: Any) -> bool:
+    """Return whether ``value`` is a JSONata expression string: ``{%`` ... ``%}``."""
+    return type(value) is str and value.startswith("{%") and value.endswith("%}")
+
+
+def expression_text(value: str) -> str:
+    """Return the JSONata text between ``{%`` and ``%}``, without surrounding blanks."""
+    return value[2:-2].strip()
+
+
+class Expression:
+    """One compiled ``{% %}`` expression; ``field`` names where it stands (``Output/result``)."""
+
+    __slots__ = ("text", "field", "compiled")
+
+    #: How many expressions have been compiled in this process (tests check compile-once).
+    compiled_count = 0
+
+    def __init__(self, source: str, field: str) -> None:
+        self.text = expression_text(source)
+        self.field = field
+        try:
+            compiled = Jsonata(self.text)
+        except JException as exc:
+            raise JsonataSyntaxError(f"{exc}") from None
+        except Exception as exc:  # jsonata-python raises plain errors for some malformed input
+            raise JsonataSyntaxError(f"{type(exc).__name__}: {exc}") from None
+        if compiled.errors:
+            raise JsonataSyntaxError(str(compiled.errors[0]))
+        compiled.set_output_convert_nulls(False)
+        compiled.set_validate_input(False)
+        self.compiled = compiled
+        Expression.compiled_count += 1
+
+    def __repr__(self) -> str:
+        return f"<Expression {self.field}: {self.text!r}>"
+
+    def raw(self, bindings: dict) -> Any:
+        """Evaluate with ``bindings`` and return JSONata's own value (``None`` is undefined)."""
+        try:
+            return self.compiled.evaluate(None, bindings)
+        except StatesError:
+            raise
+        except JException as exc:
+            raise self.error(f"threw an error during evaluation: {_message(exc)}") from None
+        except RecursionError:
+            raise self.error("threw an error during evaluation: the expression recursed too deeply.") from None
+        except Exception as exc:  # the library's own faults on odd input
+            raise self.error(f"threw an error during evaluation: {type(exc).__name__}: {exc}") from None
+
+    def evaluate(self, bindings: dict) -> Any:
+        """Return the expression's value as JSON; undefined and functions are QueryEvaluationErrors."""
+        value = self.raw(bindings)
+        if value is None:
+            raise self.error("returned nothing (undefined).")
+        try:
+            return from_jsonata(value)
+        except _Unsupported:
+            raise self.error("returned an unsupported result type.") from None
+
+    def error(self, text: str) -> StatesError:
+        return StatesError(ErrorName.QUERY_EVALUATION_ERROR,
+                           f"The JSONata expression '{self.text}' specified for the field '{self.field}' {text}")
+
+    def typed(self, bindings: dict, expected: str, accept: Callable[[Any], bool]) -> Any:
+        """Return the value if ``accept`` takes it, else fail with AWS's unexpected-type text."""
+        value = self.evaluate(bindings)
+        if not accept(value):
+            raise self.error(f"returned an unexpected result type. Expected '{expected}', but was "
+                             f"'{json_type(value)}' for value: {to_json(value)}")
+        return value
+
+
+def _message(exc: JException) -> str:
+    message = str(exc) or getattr(exc, "message", "") or "error"
+    code = getattr(exc, "error", None)
+    return f"{code}: {message}" if isinstance(code, str) and code and not message.startswith(code) else message
+
+
+def json_type(value: Any) -> str:
+    """Return the JSON type name AWS uses in its texts: null, boolean, number, string, array, object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+class _Unsupported(Exception):
+    """A JSONata value that JSON cannot hold (a function)."""
+
+
+def from_jsonata(value: Any) -> Any:
+    """Return a JSONata value as plain JSON: null sentinel to None, sequences to lists, no functions."""
+    kind = type(value)
+    if kind is str or kind is bool or kind is int:
+        return value
+    if value is NULL or value is None:
+        return None
+    if kind is float:
+        if math.isnan(value) or math.isinf(value):
+            raise _Unsupported
+        return int(value) if value.is_integer() and abs(value) < 2 ** 53 else value
+    if isinstance(value, dict):
+        return {key: from_jsonata(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_jsonata(item) for item in value]
+    raise _Unsupported
+
+
+def to_jsonata(value: Any) -> Any:
+    """Return a JSON value the way JSONata sees it: ``null`` as the null sentinel, not as undefined.
+
+    Values without nulls (the common case) are returned as they are, not copied.
+    """
+    if value is None:
+        return NULL
+    if not _has_null(value):
+        return value
+    return _convert(value)
+
+
+def _has_null(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None:
+            return True
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False
+
+
+def _convert(value: Any) -> Any:
+    if value is None:
+        return NULL
+    kind = type(value)
+    if kind is dict:
+        return {key: _convert(item) for key, item in value.items()}
+    if kind is list:
+        return [_convert(item) for item in value]
+    return value
+
+
+# -- fields: JSON values with expressions inside -----------------------------------------
+
+Evaluator = Callable[[dict], Any]
+
+
+def compile_field(value: Any, field: str) -> Evaluator:
+    """Compile a field's value into ``fn(bindings) -> JSON``.
+
+    Handles: an expression string (evaluated); objects and arrays (each member
+    compiled, ``field/key`` or ``field/index`` naming where an error is); any
+    other value (a constant, shared, never copied).
+    """
+    if is_expression(value):
+        return Expression(value, field).evaluate
+    if not _holds_expression(value):
+        return lambda bindings: value
+    if isinstance(value, dict):
+        parts = tuple((key, compile_field(item, f"{field}/{key}")) for key, item in value.items())
+        return lambda bindings: {key: part(bindings) for key, part in parts}
+    items = tuple(compile_field(item, f"{field}/{index}") for index, item in enumerate(value))
+    return lambda bindings: [item(bindings) for item in items]
+
+
+def _holds_expression(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if is_expression(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def iter_expressions(value: Any, field: str):
+    """Yield ``(field, source)`` for every expression string inside ``value``."""
+    if is_expression(value):
+        yield field, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_expressions(item, f"{field}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from iter_expressions(item, f"{field}/{index}")
+
+
+def check_expression(source: str) -> str | None:
+    """Return why ``source`` (an ``{% %}`` string) is not a valid JSONata expression, or None."""
+    try:
+        expression = Expression(source, "")
+    except JsonataSyntaxError as exc:
+        return str(exc)
+    Expression.compiled_count -= 1  # a check is not a compilation for a definition
+    for name in REFUSED_FUNCTIONS:
+        if _calls(expression.compiled.ast, name):
+            return f"The JSONata function '${name}' is not supported in Step Functions; use '$parse' instead."
+    return None
+
+
+def _calls(node: Any, name: str) -> bool:
+    """Return whether an AST refers to the variable ``$name`` anywhere."""
+    stack = [node]
+    seen = 0
+    while stack and seen < 100_000:
+        seen += 1
+        item = stack.pop()
+        if item is None:
+            continue
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+            continue
+        if getattr(item, "type", None) == "variable" and getattr(item, "value", None) == name:
+            return True
+        attributes = getattr(item, "__dict__", None)
+        if attributes:
+            stack.extend(v for v in attributes.values() if isinstance(v, (list, tuple)) or hasattr(v, "__dict__"))
+    return False
+
+
+# -- bindings: $states, variables and AWS's functions ------------------------------------
+
+def _refused(name: str) -> Any:
+    def refuse(*args: Any) -> Any:
+        raise StatesError(ErrorName.QUERY_EVALUATION_ERROR,
+                          f"The JSONata function '${name}' is not supported in Step Functions; use '$parse' "
+                          "instead.")
+    return _JLambda(refuse)
+
+
+def _argument_error(function: str, text: str) -> StatesError:
+    return StatesError(ErrorName.QUERY_EVALUATION_ERROR, f"The JSONata function '${function}' {text}")
+
+
+def _number(function: str, value: Any, what: str) -> int:
+    value = from_jsonata(value) if value is not None else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+        raise _argument_error(function, f"expects an integer {what}, but was: {to_json(value)}")
+    return int(value)
+
+
+def _partition(array: Any = None, size: Any = None) -> list:
+    from .intrinsics.array import states_array_partition
+    array = from_jsonata(array) if array is not None else None
+    if not isinstance(array, list):
+        raise _argument_error("partition", f"expects an array as its first argument, but was: {to_json(array)}")
+    size = _number("partition", size, "chunk size")
+    if size <= 0:
+        raise _argument_error("partition", f"expects a chunk size greater than 0, but was: {size}")
+    return states_array_partition(array, size)
+
+
+def _range(start: Any = None, end: Any = None, step: Any = None) -> list:
+    from .intrinsics.array import MAX_RANGE_ITEMS, states_array_range, _range_length
+    start, end = _number("range", start, "start"), _number("range", end, "end")
+    step = _number("range", step, "step")
+    if step == 0:
+        raise _argument_error("range", "expects a step other than 0.")
+    if _range_length(start, end, step) > MAX_RANGE_ITEMS:
+        raise _argument_error("range", f"can produce at most {MAX_RANGE_ITEMS} items.")
+    return states_array_range(start, end, step)
+
+
+def _hash(data: Any = None, algorithm: Any = None) -> str:
+    from .intrinsics.encoding import HASH_ALGORITHMS, MAX_INPUT_CHARACTERS
+    data = from_jsonata(data) if data is not None else None
+    if not isinstance(data, str):
+        data = to_json(data)
+    if algorithm not in HASH_ALGORITHMS:
+        raise _argument_error("hash", f"does not support the algorithm {to_json(from_jsonata(algorithm))}; use "
+                                      + ", ".join(HASH_ALGORITHMS) + ".")
+    if len(data) > MAX_INPUT_CHARACTERS:
+        raise _argument_error("hash", f"accepts at most {MAX_INPUT_CHARACTERS} characters.")
+    return HASH_ALGORITHMS[algorithm](data.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _parse(text: Any = None) -> Any:
+    import json
+    if not isinstance(text, str):
+        raise _argument_error("parse", f"expects a string, but was: {to_json(from_jsonata(text))}")
+    try:
+        return to_jsonata(json.loads(text))
+    except ValueError as exc:
+        raise _argument_error("parse", f"could not parse the string as JSON: {exc}") from None
+
+
+def functions(context: Any) -> dict:
+    """Return the functions AWS adds to JSONata, with randomness and UUIDs from ``context``."""
+
+    def random(seed: Any = None) -> float:
+        if seed is None:
+            return context.random()
+        # A seeded value is a pure function of the seed, as on AWS ("same seed, same number").
+        return _random.Random(_number("random", seed, "seed")).random()
+
+    table = {
+        "partition": _JLambda(_partition), "range": _JLambda(_range), "hash": _JLambda(_hash),
+        "random": _JLambda(random), "uuid": _JLambda(lambda: context.new_uuid()), "parse": _JLambda(_parse),
+    }
+    for name in REFUSED_FUNCTIONS:
+        table[name] = _refused(name)
+    return table
+
+
+def bindings(env: Any, data: Any, *, result: Any = ..., error_output: Any = ...) -> dict:
+    """Return what an expression sees in a state: variables, ``$states`` and the functions.
+
+    ``$states.input`` is the state's raw input ``data``; ``result`` and
+    ``error_output`` are added where the state has them (``...`` = absent).
+    The variables and functions are converted once per state run (kept on ``env``).
+    """
+    base = env.jsonata_base
+    if base is None:
+        base = {name: to_jsonata(value) for name, value in env.variables.items()}
+        base.update(functions(env.context))
+        env.jsonata_base = base
+    states = {"input": to_jsonata(data), "context": to_jsonata(env.context_object)}
+    if result is not ...:
+        states["result"] = to_jsonata(result)
+    if error_output is not ...:
+        states["errorOutput"] = to_jsonata(error_output)
+    found = dict(base)
+    found["states"] = states
+    return found
