@@ -99,6 +99,11 @@ class Context:
     def random(self) -> float:
         return self.rng.random()
 
+    def seeded_random(self, seed: int) -> float:
+        """Return a number in [0, 1) that depends only on ``seed`` (JSONata's ``$random(seed)``:
+        the same seed always gives the same number)."""
+        return _random.Random(seed).random()
+
     def new_task_token(self) -> str:
         """Return a new task token: unguessable, from the operating system's generator."""
         return self.token_factory()

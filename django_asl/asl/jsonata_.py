@@ -20,7 +20,6 @@ package (jsonata-python) it uses.
 from __future__ import annotations
 
 import math
-import random as _random
 from typing import Any, Callable
 
 from jsonata import JException, Jsonata
@@ -50,6 +49,23 @@ def expression_text(value: str) -> str:
     return value[2:-2].strip()
 
 
+def parse(text: str) -> Jsonata:
+    """Return the jsonata-python expression for ``text``; raise ``JsonataSyntaxError`` if it does not parse."""
+    try:
+        compiled = Jsonata(text)
+    except JException as exc:
+        location = getattr(exc, "location", None)
+        where = f" (near character {location})" if isinstance(location, int) and location >= 0 else ""
+        raise JsonataSyntaxError(f"{exc} [{getattr(exc, 'error', '')}]{where}") from None
+    except RecursionError:
+        raise JsonataSyntaxError("the expression is nested too deeply") from None
+    except Exception as exc:  # jsonata-python raises plain errors for some malformed input
+        raise JsonataSyntaxError(f"{type(exc).__name__}: {exc}") from None
+    if compiled.errors:
+        raise JsonataSyntaxError(str(compiled.errors[0]))
+    return compiled
+
+
 class Expression:
     """One compiled ``{% %}`` expression; ``field`` names where it stands (``Output/result``)."""
 
@@ -61,14 +77,7 @@ class Expression:
     def __init__(self, source: str, field: str) -> None:
         self.text = expression_text(source)
         self.field = field
-        try:
-            compiled = Jsonata(self.text)
-        except JException as exc:
-            raise JsonataSyntaxError(f"{exc}") from None
-        except Exception as exc:  # jsonata-python raises plain errors for some malformed input
-            raise JsonataSyntaxError(f"{type(exc).__name__}: {exc}") from None
-        if compiled.errors:
-            raise JsonataSyntaxError(str(compiled.errors[0]))
+        compiled = parse(self.text)
         compiled.set_output_convert_nulls(False)
         compiled.set_validate_input(False)
         self.compiled = compiled
@@ -239,37 +248,59 @@ def iter_expressions(value: Any, field: str):
             yield from iter_expressions(item, f"{field}/{index}")
 
 
-def check_expression(source: str) -> str | None:
-    """Return why ``source`` (an ``{% %}`` string) is not a valid JSONata expression, or None."""
+def check_expression(body: str) -> str | None:
+    """Return why ``body`` (the text inside ``{% %}``) is not an expression Step Functions accepts, or None.
+
+    Handles: syntax errors (jsonata-python's parser); ``$`` and ``$$`` at the
+    top level (AWS: use ``$states.input`` and ``$states.context``); ``$eval``,
+    which Step Functions does not offer.
+    """
     try:
-        expression = Expression(source, "")
+        compiled = parse(body)
     except JsonataSyntaxError as exc:
-        return str(exc)
-    Expression.compiled_count -= 1  # a check is not a compilation for a definition
-    for name in REFUSED_FUNCTIONS:
-        if _calls(expression.compiled.ast, name):
-            return f"The JSONata function '${name}' is not supported in Step Functions; use '$parse' instead."
+        return f"is not a valid JSONata expression: {exc}"
+    for node, nested in _walk(compiled.ast):
+        if getattr(node, "type", None) != "variable":
+            continue
+        value = getattr(node, "value", None)
+        if value in REFUSED_FUNCTIONS:
+            return f"uses the JSONata function '${value}', which Step Functions does not offer; use '$parse'"
+        if value in ("", "$") and not nested:
+            return (f"must not use '${value}' at the top level of a JSONata expression; "
+                    "use $states.input or $states.context")
     return None
 
 
-def _calls(node: Any, name: str) -> bool:
-    """Return whether an AST refers to the variable ``$name`` anywhere."""
-    stack = [node]
+# Where a node's children stand inside a predicate, a constructor, a call's arguments or a function
+# body: there ``$`` is the context item, not the (absent) top-level input.
+_NESTING = frozenset({"arguments", "predicate", "stages", "lhs_object", "body", "group", "pattern", "update",
+                      "delete", "expressions_of_array"})
+_CHILDREN = ("steps", "expressions", "lhs", "rhs", "condition", "then", "else_", "procedure", "expression",
+             "arguments", "predicate", "stages", "lhs_object", "body", "group", "pattern", "update", "delete",
+             "terms", "filter")
+
+
+def _walk(root: Any):
+    """Yield ``(node, nested)`` for every node of a jsonata-python AST."""
+    stack = [(root, False)]
     seen = 0
-    while stack and seen < 100_000:
+    while stack and seen < 200_000:
         seen += 1
-        item = stack.pop()
-        if item is None:
+        node, nested = stack.pop()
+        if node is None:
             continue
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
+        if isinstance(node, (list, tuple)):
+            stack.extend((item, nested) for item in node)
             continue
-        if getattr(item, "type", None) == "variable" and getattr(item, "value", None) == name:
-            return True
-        attributes = getattr(item, "__dict__", None)
-        if attributes:
-            stack.extend(v for v in attributes.values() if isinstance(v, (list, tuple)) or hasattr(v, "__dict__"))
-    return False
+        if not hasattr(node, "type"):
+            continue
+        yield node, nested
+        array = getattr(node, "type", None) == "unary" and getattr(node, "value", None) == "["
+        for name in _CHILDREN:
+            child = getattr(node, name, None)
+            if child is not None and child is not node:
+                inner = nested or name in _NESTING or (array and name == "expressions")
+                stack.append((child, inner))
 
 
 # -- bindings: $states, variables and AWS's functions ------------------------------------
@@ -344,8 +375,7 @@ def functions(context: Any) -> dict:
     def random(seed: Any = None) -> float:
         if seed is None:
             return context.random()
-        # A seeded value is a pure function of the seed, as on AWS ("same seed, same number").
-        return _random.Random(_number("random", seed, "seed")).random()
+        return context.seeded_random(_number("random", seed, "seed"))
 
     table = {
         "partition": _JLambda(_partition), "range": _JLambda(_range), "hash": _JLambda(_hash),

@@ -15,35 +15,19 @@ AWS, "Passing data between states with variables":
   variables as they were when the branch or iteration started; what they
   assign stays inside the branch or iteration.
 - Limits: a variable's value may be at most 256 KiB, and the values of one
-  Assign field together at most 256 KiB; the name ``states`` is reserved.
+  Assign field together at most 256 KiB. Names (identifiers of at most 80
+  characters, ``states`` reserved) and scopes (an inner state may not assign a
+  name an enclosing scope assigns) are checked by the validator
+  (``validation.py``).
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Callable
 
 from .errors import ErrorName, StatesError
 
 MAX_VARIABLE_BYTES = 256 * 1024
 MAX_ASSIGN_BYTES = 256 * 1024
-MAX_NAME_LENGTH = 80
-RESERVED_NAMES = frozenset({"states"})
-#: A JSONata variable name: letters, digits and underscores, not starting with a digit.
-NAME = re.compile(r"[^\W\d]\w*\Z")
-
-
-def name_problem(name: str) -> str | None:
-    """Return what is wrong with a variable name, or None (``name`` without a JSONPath ``.$``)."""
-    if name in RESERVED_NAMES:
-        return f"'{name}' is a reserved name and cannot be assigned."
-    if len(name) > MAX_NAME_LENGTH:
-        return f"a variable name can have at most {MAX_NAME_LENGTH} characters."
-    if not NAME.match(name):
-        return ("a variable name must start with a letter or an underscore and hold only letters, digits and "
-                "underscores.")
-    return None
-
-
 class Assignment:
     """A compiled ``Assign`` field: ``values(...)`` returns the new variables, checked against the limits."""
 

@@ -13,6 +13,12 @@ from tests.shared import shared_dir
 
 CASES = conformance.load_cases(shared_dir("conformance/cases"))
 
+# Case id -> why the durable path differs (keep in step with docs/known-gaps.md, "Durable executions").
+KNOWN_GAPS: dict[str, str] = {
+    "states_variables.error_output.map_catch_error.MAP_CATCH_ERROR_OUTPUT_WITH_RETRY":
+        "the cause quotes an event id inside a Map iteration, which counts from 1 in the iteration's own history",
+}
+
 
 class Ended:
     """The fields of an ended execution that a conformance comparison reads."""
@@ -27,6 +33,8 @@ class Ended:
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_case_runs_durably_as_in_memory(case, tasks, drain):
+    if case["id"] in KNOWN_GAPS:
+        pytest.xfail(KNOWN_GAPS[case["id"]])
     handlers = conformance.handlers_for(case)
     tasks.update(handlers)
     name = hashlib.sha1(case["id"].encode()).hexdigest()[:40]
