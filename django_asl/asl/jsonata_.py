@@ -25,10 +25,12 @@ from typing import Any, Callable
 from jsonata import JException, Jsonata
 from jsonata.utils import Utils
 
+from .context import format_timestamp
 from .errors import AslError, ErrorName, StatesError
 from .paths import to_json
 
 NULL = Utils.NULL_VALUE
+_CURRENT = Jsonata.CURRENT
 _JLambda = Jsonata.JLambda
 
 #: Functions that Step Functions does not offer (AWS: "$eval is not available; use $parse instead").
@@ -88,8 +90,11 @@ class Expression:
 
     def raw(self, bindings: dict) -> Any:
         """Evaluate with ``bindings`` and return JSONata's own value (``None`` is undefined)."""
+        compiled = self.compiled
+        # jsonata-python reads "the current expression" from a thread-local that its constructor sets.
+        _CURRENT.jsonata = compiled
         try:
-            return self.compiled.evaluate(None, bindings)
+            return compiled.evaluate(None, bindings)
         except StatesError:
             raise
         except JException as exc:
@@ -377,7 +382,19 @@ def functions(context: Any) -> dict:
             return context.random()
         return context.seeded_random(_number("random", seed, "seed"))
 
+    def millis() -> int:
+        return int(context.now().timestamp() * 1000)
+
+    def now(picture: Any = None, timezone: Any = None) -> str:
+        # JSONata's $now and $millis would read the system clock: here they read the execution's.
+        if picture is None and timezone is None:
+            return format_timestamp(context.now())
+        from jsonata.functions import Functions
+
+        return Functions.from_millis(millis(), picture, timezone)
+
     table = {
+        "now": _JLambda(now), "millis": _JLambda(millis),
         "partition": _JLambda(_partition), "range": _JLambda(_range), "hash": _JLambda(_hash),
         "random": _JLambda(random), "uuid": _JLambda(lambda: context.new_uuid()), "parse": _JLambda(_parse),
     }
