@@ -20,6 +20,7 @@ package (jsonata-python) it uses.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Callable
 
 from jsonata import JException, Jsonata
@@ -80,6 +81,7 @@ class Expression:
         self.text = expression_text(source)
         self.field = field
         compiled = parse(self.text)
+        _install_functions(compiled)
         compiled.set_output_convert_nulls(False)
         compiled.set_validate_input(False)
         self.compiled = compiled
@@ -93,6 +95,7 @@ class Expression:
         compiled = self.compiled
         # jsonata-python reads "the current expression" from a thread-local that its constructor sets.
         _CURRENT.jsonata = compiled
+        _ACTIVE.context = getattr(bindings, "context", None)
         try:
             return compiled.evaluate(None, bindings)
         except StatesError:
@@ -374,52 +377,76 @@ def _parse(text: Any = None) -> Any:
         raise _argument_error("parse", f"could not parse the string as JSON: {exc}") from None
 
 
-def functions(context: Any) -> dict:
-    """Return the functions AWS adds to JSONata, with randomness and UUIDs from ``context``."""
+class _Active(threading.local):
+    context: Any = None
 
-    def random(seed: Any = None) -> float:
-        if seed is None:
-            return context.random()
-        return context.seeded_random(_number("random", seed, "seed"))
 
-    def millis() -> int:
-        return int(context.now().timestamp() * 1000)
+_ACTIVE = _Active()  # the Context of the evaluation running in this thread, for $random, $uuid, $now
 
-    def now(picture: Any = None, timezone: Any = None) -> str:
-        # JSONata's $now and $millis would read the system clock: here they read the execution's.
-        if picture is None and timezone is None:
-            return format_timestamp(context.now())
-        from jsonata.functions import Functions
 
-        return Functions.from_millis(millis(), picture, timezone)
+def _context() -> Any:
+    return _ACTIVE.context
 
-    table = {
-        "now": _JLambda(now), "millis": _JLambda(millis),
-        "partition": _JLambda(_partition), "range": _JLambda(_range), "hash": _JLambda(_hash),
-        "random": _JLambda(random), "uuid": _JLambda(lambda: context.new_uuid()), "parse": _JLambda(_parse),
-    }
+
+def _random_number(seed: Any = None) -> float:
+    if seed is None:
+        return _context().random()
+    return _context().seeded_random(_number("random", seed, "seed"))
+
+
+def _millis() -> int:
+    return int(_context().now().timestamp() * 1000)
+
+
+def _now(picture: Any = None, timezone: Any = None) -> str:
+    # JSONata's $now and $millis would read the system clock: here they read the execution's.
+    if picture is None and timezone is None:
+        return format_timestamp(_context().now())
+    from jsonata.functions import Functions
+
+    return Functions.from_millis(_millis(), picture, timezone)
+
+
+#: The functions Step Functions adds to JSONata (and the clock functions, on the execution's clock),
+#: bound once into each compiled expression; randomness, UUIDs and time come from the running Context.
+FUNCTIONS = {
+    "partition": _partition, "range": _range, "hash": _hash, "parse": _parse, "random": _random_number,
+    "uuid": lambda: _context().new_uuid(), "now": _now, "millis": _millis,
+}
+
+
+def _install_functions(compiled: Jsonata) -> None:
+    for name, body in FUNCTIONS.items():
+        compiled.register_function(name, _JLambda(body))
     for name in REFUSED_FUNCTIONS:
-        table[name] = _refused(name)
-    return table
+        compiled.register_function(name, _refused(name))
 
 
-def bindings(env: Any, data: Any, *, result: Any = ..., error_output: Any = ...) -> dict:
-    """Return what an expression sees in a state: variables, ``$states`` and the functions.
+class Bindings(dict):
+    """What one state's expressions see, plus the Context their functions draw on."""
+
+    __slots__ = ("context",)
+
+
+def bindings(env: Any, data: Any, *, result: Any = ..., error_output: Any = ..., context: bool = True) -> Bindings:
+    """Return what an expression sees in a state: the variables and ``$states``.
 
     ``$states.input`` is the state's raw input ``data``; ``result`` and
-    ``error_output`` are added where the state has them (``...`` = absent).
-    The variables and functions are converted once per state run (kept on ``env``).
+    ``error_output`` are added where the state has them (``...`` = absent);
+    ``$states.context`` unless ``context`` is false (no expression of the state
+    mentions it). The variables are converted once per state run (kept on ``env``).
     """
     base = env.jsonata_base
     if base is None:
-        base = {name: to_jsonata(value) for name, value in env.variables.items()}
-        base.update(functions(env.context))
-        env.jsonata_base = base
-    states = {"input": to_jsonata(data), "context": to_jsonata(env.context_object)}
+        base = env.jsonata_base = {name: to_jsonata(value) for name, value in env.variables.items()}
+    states = {"input": to_jsonata(data)}
+    if context:
+        states["context"] = to_jsonata(env.context_object)
     if result is not ...:
         states["result"] = to_jsonata(result)
     if error_output is not ...:
         states["errorOutput"] = to_jsonata(error_output)
-    found = dict(base)
+    found = Bindings(base)
     found["states"] = states
+    found.context = env.context
     return found

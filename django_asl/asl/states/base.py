@@ -187,6 +187,8 @@ class State(abc.ABC):
         self.end = bool(raw.get("End", False))
         # AWS: a state's QueryLanguage overrides the state machine's.
         self.jsonata = raw.get("QueryLanguage", getattr(build_machine, "query_language", "JSONPath")) == "JSONata"
+        # Whether an expression may read $states.context: building it costs more than most expressions.
+        self.uses_context = self.jsonata and "context" in json.dumps(raw)
         self.input_path = FilterPath(raw.get("InputPath", _ABSENT))
         self.output_path = FilterPath(raw.get("OutputPath", _ABSENT))
         self.result_path = ResultPath(raw.get("ResultPath", _ABSENT))
@@ -244,7 +246,7 @@ class State(abc.ABC):
         if self.jsonata:
             from ..jsonata_ import bindings
 
-            found = bindings(env, data, result=result)
+            found = bindings(env, data, result=result, context=self.uses_context)
             if self.assign is not None:
                 env.assigned = self.assign.values(found, env)
             return self.transition(self.output(found) if self.output is not None else result)
@@ -262,7 +264,7 @@ class State(abc.ABC):
                 return data
             from ..jsonata_ import bindings
 
-            return self.arguments(bindings(env, data))
+            return self.arguments(bindings(env, data, context=self.uses_context))
         value = self.input_path.apply(data, env)
         if self.parameters is not None:
             value = self.parameters(value, env)
@@ -277,7 +279,7 @@ class State(abc.ABC):
         if self.jsonata:
             from ..jsonata_ import bindings
 
-            found = bindings(env, data)
+            found = bindings(env, data, context=self.uses_context)
             if self.assign is not None:
                 env.assigned = self.assign.values(found, env)
             return then(self.output(found) if self.output is not None else data)
@@ -327,7 +329,7 @@ class State(abc.ABC):
         if self.jsonata:
             from ..jsonata_ import bindings
 
-            found = bindings(env, data, error_output=error_output)
+            found = bindings(env, data, error_output=error_output, context=self.uses_context)
             if catcher.assign is not None:
                 env.assigned = catcher.assign.values(found, env)
             return catcher.output(found) if catcher.output is not None else error_output

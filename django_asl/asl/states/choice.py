@@ -56,7 +56,7 @@ class ChoiceState(State):
         if self.jsonata:
             from ..jsonata_ import bindings
 
-            found = bindings(env, data)
+            found = bindings(env, data, context=self.uses_context)
             value = data
         else:
             value = self.input_path.apply(data, env)
@@ -74,7 +74,7 @@ class ChoiceState(State):
         if self.jsonata:
             from ..jsonata_ import bindings
 
-            found = bindings(env, data)
+            found = bindings(env, data, context=self.uses_context)
             rule_assigned = assign.values(found, env) if assign is not None else None
             if output is not None:
                 outcome = Next(next_state, output(found))

@@ -40,7 +40,7 @@ class FailState(State):
     def _jsonata_fail(self, data: Any, env: Any) -> Outcome:
         from ..jsonata_ import bindings
 
-        found = bindings(env, data) if self.error_field or self.cause_field else None
+        found = bindings(env, data, context=self.uses_context) if self.error_field or self.cause_field else None
         values = []
         for field, compiled, constant in (("Error", self.error_field, self.error),
                                           ("Cause", self.cause_field, self.cause)):

@@ -66,7 +66,7 @@ class MapState(ForkingState):
     def _jsonata_step(self, data: Any, env: Any) -> Outcome:
         from ..jsonata_ import bindings
 
-        found = bindings(env, data)
+        found = bindings(env, data, context=self.uses_context)
         if self.items_expression is not None:
             items = self.items_expression.typed(found, "array", lambda v: isinstance(v, list))
         elif self.items_field is not None:

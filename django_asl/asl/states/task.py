@@ -82,7 +82,7 @@ class TaskState(State):
         """Return the call of a JSONata Task: TimeoutSeconds, HeartbeatSeconds and Credentials may be expressions."""
         from ..jsonata_ import bindings
 
-        found = bindings(env, data) if self.limit_expressions or self.credentials_field else None
+        found = bindings(env, data, context=self.uses_context) if self.limit_expressions or self.credentials_field else None
         limits = {
             field: expression.typed(found, "integer", lambda v: type(v) is int and 0 < v <= DEFAULT_TIMEOUT_SECONDS)
             for field, expression in self.limit_expressions.items()

@@ -71,7 +71,7 @@ class WaitState(State):
         from ..jsonata_ import bindings
         from ..timestamps import parse_timestamp
 
-        found = bindings(env, data)
+        found = bindings(env, data, context=self.uses_context)
         if self._timestamp_expression is not None:
             text = self._timestamp_expression.evaluate(found)
             until = parse_timestamp(text) if isinstance(text, str) else None
