@@ -71,3 +71,29 @@ def test_map_iterations_start_with_the_outer_variables_and_keep_their_own(clock,
 def test_execution_variables_refuses_what_is_not_an_execution():
     with pytest.raises(TypeError, match="takes an Execution, not dict"):
         execution_variables({"cursor": {}})
+
+
+@pytest.mark.django_db
+def test_a_redrive_enters_the_failed_state_with_its_variables(clock, drain, tasks):
+    from django_asl.engine import redrive_execution
+
+    definition = {"QueryLanguage": "JSONata", "StartAt": "Remember", "States": {
+        "Remember": {"Type": "Pass", "Assign": {"order": "{% $states.input.order %}"}, "Next": "Charge"},
+        "Charge": {"Type": "Task", "Resource": "urn:charge", "Output": {"order": "{% $order %}",
+                                                                          "paid": "{% $states.result %}"},
+                   "End": True},
+    }}
+
+    def declined(payload):
+        raise RuntimeError("declined")
+
+    tasks["urn:charge"] = declined
+    execution = start_execution(publish("redrive-vars", definition), {"order": "A-7"})
+    drain()
+    execution.refresh_from_db()
+    assert (execution.status, execution_variables(execution)) == ("FAILED", {"order": "A-7"})
+    tasks["urn:charge"] = lambda payload: True
+    redrive_execution(execution)
+    drain()
+    execution.refresh_from_db()
+    assert (execution.status, execution.output) == ("SUCCEEDED", {"order": "A-7", "paid": True})
