@@ -20,6 +20,7 @@ package (jsonata-python) it uses.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from typing import Any, Callable
 
@@ -31,6 +32,7 @@ from .errors import AslError, ErrorName, StatesError
 from .paths import to_json
 
 NULL = Utils.NULL_VALUE
+_EVALUATE = object()  # "let jsonata-python evaluate this"
 _CURRENT = Jsonata.CURRENT
 _JLambda = Jsonata.JLambda
 
@@ -69,10 +71,24 @@ def parse(text: str) -> Jsonata:
     return compiled
 
 
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_SIMPLE_PATH = re.compile(rf"\$({_NAME})((?:\.{_NAME})*)")
+
+
+def _simple_path(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """Return ``(root, keys)`` for an expression that is only a path of names (``$states.input.order.id``,
+    ``$customer.name``), or None: such paths are read directly, without the JSONata evaluator."""
+    match = _SIMPLE_PATH.fullmatch(text)
+    if match is None:
+        return None
+    keys = tuple(match.group(2).split(".")[1:])
+    return match.group(1), keys
+
+
 class Expression:
     """One compiled ``{% %}`` expression; ``field`` names where it stands (``Output/result``)."""
 
-    __slots__ = ("text", "field", "compiled")
+    __slots__ = ("text", "field", "compiled", "path")
 
     #: How many expressions have been compiled in this process (tests check compile-once).
     compiled_count = 0
@@ -85,6 +101,7 @@ class Expression:
         compiled.set_output_convert_nulls(False)
         compiled.set_validate_input(False)
         self.compiled = compiled
+        self.path = _simple_path(self.text)
         Expression.compiled_count += 1
 
     def __repr__(self) -> str:
@@ -92,6 +109,10 @@ class Expression:
 
     def raw(self, bindings: dict) -> Any:
         """Evaluate with ``bindings`` and return JSONata's own value (``None`` is undefined)."""
+        if self.path is not None:
+            found = self._read_path(bindings)
+            if found is not _EVALUATE:
+                return found
         compiled = self.compiled
         # jsonata-python reads "the current expression" from a thread-local that its constructor sets.
         _CURRENT.jsonata = compiled
@@ -106,6 +127,22 @@ class Expression:
             raise self.error("threw an error during evaluation: the expression recursed too deeply.") from None
         except Exception as exc:  # the library's own faults on odd input
             raise self.error(f"threw an error during evaluation: {type(exc).__name__}: {exc}") from None
+
+    def _read_path(self, bindings: dict) -> Any:
+        """Read a path of names through objects, as JSONata does; ``_EVALUATE`` where JSONata's own
+        rules are needed (an array on the way maps the rest of the path over its items; a name
+        without a variable may be a function)."""
+        root, keys = self.path
+        value = bindings.get(root, _EVALUATE)
+        if value is _EVALUATE:
+            return _EVALUATE
+        for key in keys:
+            if type(value) is not dict:
+                return _EVALUATE
+            value = value.get(key)  # a missing key is undefined (None)
+            if value is None:
+                return None
+        return value
 
     def evaluate(self, bindings: dict) -> Any:
         """Return the expression's value as JSON; undefined and functions are QueryEvaluationErrors."""

@@ -120,3 +120,28 @@ def test_expressions_are_compiled_once_per_definition_not_per_evaluation(monkeyp
 def test_check_expression(body, problem):
     found = jsonata_.check_expression(body)
     assert (found is None) if problem is None else (problem in found)
+
+
+@pytest.mark.parametrize("source, data", [
+    ("{% $states.input.a.b %}", {"a": {"b": [1]}}),  # an array at the end stays an array
+    ("{% $states.input.a.b %}", {"a": [{"b": 1}, {"b": 2}]}),  # an array on the way maps the path: [1, 2]
+    ("{% $states.input.a.b %}", {"a": {"b": None}}),  # null
+    ("{% $states.input.a %}", {"a": {"b": {"c": None}}}),
+    ("{% $states.input.a.b %}", {"a": "text"}),  # undefined
+    ("{% $v.k %}", {}),  # a variable
+    ("{% $sum %}", {}),  # a JSONata function, not a variable: an unsupported result
+])
+def test_plain_paths_read_directly_give_what_jsonata_gives(source, data):
+    env = Env(Context(), "P", variables={"v": {"k": [None, 1]}})
+    fast = jsonata_.Expression(source, "Output")
+    slow = jsonata_.Expression(source, "Output")
+    slow.path = None  # always through jsonata-python
+
+    def outcome(expression):
+        try:
+            return expression.evaluate(jsonata_.bindings(env, data))
+        except StatesError as exc:
+            return exc.cause
+
+    assert fast.path is not None
+    assert outcome(fast) == outcome(slow)
