@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from jsonata import JException, Jsonata
 from jsonata.utils import Utils
@@ -281,18 +281,6 @@ def _holds_expression(value: Any) -> bool:
     return False
 
 
-def iter_expressions(value: Any, field: str):
-    """Yield ``(field, source)`` for every expression string inside ``value``."""
-    if is_expression(value):
-        yield field, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from iter_expressions(item, f"{field}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from iter_expressions(item, f"{field}/{index}")
-
-
 def check_expression(body: str) -> str | None:
     """Return why ``body`` (the text inside ``{% %}``) is not an expression Step Functions accepts, or None.
 
@@ -325,7 +313,7 @@ _CHILDREN = ("steps", "expressions", "lhs", "rhs", "condition", "then", "else_",
              "terms", "filter")
 
 
-def _walk(root: Any):
+def _walk(root: Any) -> Iterator[tuple[Any, bool]]:
     """Yield ``(node, nested)`` for every node of a jsonata-python AST."""
     stack = [(root, False)]
     seen = 0

@@ -104,6 +104,8 @@ class Step:
         # (inputs, scheduled, fork id): running the machine never writes, so a step can be worked
         # out before its transaction opens.
         self.children: tuple = ()
+        # The variables the children of a fork start with (``_start_position``).
+        self.fork_variables: dict | None = None
         # Other writes to make when the step is saved (a redriven fork's children: ``redrive.redrive_fork``).
         self.writes: list = []
         # A Message state's wait, subscribed (or served by a kept message) when the step is saved,
@@ -243,7 +245,7 @@ class Step:
 
     def create_children(self, inputs: list[tuple[int, Any, str]], scheduled: int) -> None:
         """Ask for the children, inserted when the step is saved (``save_children``)."""
-        self.children = (inputs, scheduled, self.cursor.pending["fork_id"], getattr(self, "fork_variables", None))
+        self.children = (inputs, scheduled, self.cursor.pending["fork_id"], self.fork_variables)
 
     def save_children(self) -> None:
         """Insert the children in batches; the first ``scheduled`` are due now, the rest wait their turn."""
@@ -258,7 +260,8 @@ class Step:
                 Execution(state_machine_id=execution.state_machine_id, version_id=execution.version_id,
                           name=f"{execution.name}/{fork_id}/{index}"[-80:], input=data, machine_path=path,
                           parent=execution, fork_id=fork_id, child_index=index, start_date=now,
-                          wake_at=now if index < scheduled else None, **_start_position(starts.get(path), data, variables))
+                          wake_at=now if index < scheduled else None,
+                          **_start_position(starts.get(path), data, variables))
                 for index, data, path in inputs[start:start + 500]
             ]
             Execution.objects.bulk_create(children)
