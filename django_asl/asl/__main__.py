@@ -124,12 +124,11 @@ def command_test_state(args: argparse.Namespace) -> int:
             raise UsageError("--variables must be a JSON object of variable names and values")
         options["variables"] = variables
     if _format(args.file) == "yaml":
-        from .validation import load_definition
+        from .loading import load_text
 
-        try:
-            definition = load_definition(definition, format="yaml")
-        except DefinitionError as exc:
-            return _print_issues(exc)
+        definition, issues = load_text(definition, "yaml")
+        if issues:
+            return _print_issues(DefinitionError(issues))
     try:
         response = test_state(definition, args.state, state_input, **options)
     except DefinitionError as exc:

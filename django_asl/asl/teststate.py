@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 from .context import Context, Env
 from .definition import StateMachine
-from .errors import StatesError
+from .errors import DefinitionError, StatesError
 from .outcomes import AwaitMessage, Fail, ForkBranches, ForkItems, InvokeTask, Next, Retry, Succeed, Wait
 from .variables import merged
 
@@ -103,13 +103,18 @@ def test_state(
     (``mock_result=None`` is a null result, unlike leaving it out).
     """
     mocked_error = _check_arguments(mock_result, mock_error, variables, inspection_level)
+    from .definition import text_format
+    from .loading import load_text
     from .validation import load_definition
 
+    if isinstance(definition, (str, bytes, bytearray)):
+        definition, issues = load_text(definition, text_format(definition))
+        if issues:
+            raise DefinitionError(issues)
     if isinstance(definition, Mapping) and "Type" in definition and "States" not in definition:
         name = state_name or "State"
         definition = _single_state_definition(dict(definition), name)
-    snapshot = load_definition(definition, format="yaml" if isinstance(definition, str) and
-                               not definition.lstrip().startswith("{") else "json")
+    snapshot = load_definition(definition)
     # A machine of its own (not the shared cache): nothing here changes a machine other runs use.
     machine = StateMachine(snapshot)
     if state_name is None:

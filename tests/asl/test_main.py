@@ -49,3 +49,17 @@ def test_test_state_bad_arguments_exit_2_with_one_line(definition, capsys, argum
     assert main(["test-state", definition, *arguments]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and message in error and "Traceback" not in error
+
+
+def test_test_state_reads_one_state_from_yaml(tmp_path, capsys):
+    path = tmp_path / "state.yaml"
+    path.write_text("Type: Pass\nQueryLanguage: JSONata\nOutput: '{% $states.input.n * 2 %}'\nNext: Later\n")
+    assert main(["test-state", str(path), "--input", '{"n": 4}']) == 0
+    assert json.loads(capsys.readouterr().out) == {"status": "SUCCEEDED", "output": 8, "nextState": "Later"}
+
+
+def test_test_state_reports_a_definition_issue_on_stderr(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}))
+    assert main(["test-state", str(path), "--state", "A"]) == 1
+    assert "refers to state 'Missing', which does not exist" in capsys.readouterr().err
