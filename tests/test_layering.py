@@ -44,6 +44,7 @@ LAYERS = {
     "checks": "checks",
     "apps": "apps",
     "migrations": "migrations",
+    "testing": "testing",  # the pytest plugin for users' workflow tests: the language core only, no settings
 }
 FRONT_ENDS = {"api", "admin", "management"}
 MAY_IMPORT = {
@@ -57,6 +58,7 @@ MAY_IMPORT = {
     "checks": {"asl", "base", "checks"},
     "apps": {"checks"},
     "migrations": {"asl", "base", "migrations"},
+    "testing": {"asl", "testing"},
     "root": set(),  # django_asl/__init__.py: lazy imports inside functions only
 }
 ASL_THIRD_PARTY = {"jsonpath_ng", "yaml", "jsonata"}

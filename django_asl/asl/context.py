@@ -99,6 +99,11 @@ class Context:
     def random(self) -> float:
         return self.rng.random()
 
+    def seeded_random(self, seed: int) -> float:
+        """Return a number in [0, 1) that depends only on ``seed`` (JSONata's ``$random(seed)``:
+        the same seed always gives the same number)."""
+        return _random.Random(seed).random()
+
     def new_task_token(self) -> str:
         """Return a new task token: unguessable, from the operating system's generator."""
         return self.token_factory()
@@ -128,7 +133,7 @@ class Env:
     """
 
     __slots__ = ("context", "state_name", "entered_time", "entered_event_id", "retry_counts", "map_item",
-                 "task_token", "variables", "_object")
+                 "task_token", "variables", "assigned", "jsonata_base", "_object")
 
     def __init__(
         self,
@@ -150,6 +155,10 @@ class Env:
         self.map_item = map_item
         self.task_token = task_token
         self.variables = variables if variables is not None else {}
+        #: The variables this state assigns, applied by the driver when the state is left.
+        self.assigned: dict | None = None
+        #: The variables and functions as JSONata sees them, built on first use (see jsonata_.bindings).
+        self.jsonata_base: dict | None = None
         self._object: dict | None = None
 
     @property

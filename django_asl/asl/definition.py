@@ -20,7 +20,6 @@ from .states.parallel import ParallelState
 from .states.pass_ import PassState
 from .states.succeed import SucceedState
 from .states.task import TaskState
-from .states.unsupported import UnsupportedState, unsupported_feature
 from .states.wait import WaitState
 
 STATE_TYPES: dict[str, type[State]] = {
@@ -47,13 +46,10 @@ class StateMachine:
         def build(sub: dict) -> StateMachine:
             return StateMachine(sub, query_language=language)
 
-        self.states: dict[str, State] = {}
-        for name, state in raw["States"].items():
-            feature = unsupported_feature(state, language)
-            if feature is not None:
-                self.states[name] = UnsupportedState(name, state, build, feature)
-            else:
-                self.states[name] = STATE_TYPES[state["Type"]](name, state, build)
+        build.query_language = language  # type: ignore[attr-defined]  # read by State.__init__
+        self.states: dict[str, State] = {
+            name: STATE_TYPES[state["Type"]](name, state, build) for name, state in raw["States"].items()
+        }
 
     def __repr__(self) -> str:
         return f"<StateMachine start_at={self.start_at!r} states={len(self.states)}>"

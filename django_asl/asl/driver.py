@@ -20,6 +20,7 @@ from .definition import StateMachine
 from .errors import ErrorName
 from .outcomes import AwaitMessage, Fail, ForkBranches, ForkItems, InvokeTask, Next, Retry, Succeed, Wait
 from .states.map import tolerance_exceeded
+from .variables import merged
 
 ENTER, TASK, TIMER, FORK = "enter", "task", "timer", "fork"
 MESSAGE = "message"  # a Message state waits for send_message (a django-asl extension)
@@ -29,11 +30,13 @@ class Cursor:
     """Where a machine stands: the current state, its raw input, and what it waits for."""
 
     __slots__ = ("state", "data", "phase", "retry_counts", "entered_event_id", "entered_time", "pending",
-                 "attempt", "task_token", "env")
+                 "attempt", "task_token", "env", "variables")
 
-    def __init__(self, state: str, data: Any) -> None:
+    def __init__(self, state: str, data: Any, variables: dict | None = None) -> None:
         self.state = state
         self.data = data
+        #: The workflow variables of this (sub-)machine (AWS: "Passing data between states with variables").
+        self.variables: dict = variables if variables is not None else {}
         self.phase = ENTER
         self.retry_counts: tuple[int, ...] = ()
         self.entered_event_id = 0
@@ -61,6 +64,8 @@ class Cursor:
             "entered_time": self.entered_time.isoformat() if self.entered_time else None,
             "pending": pending, "attempt": self.attempt, "task_token": self.task_token,
         }
+        if self.variables:
+            raw["variables"] = self.variables
         if with_data:
             raw["data"] = self.data
         return raw
@@ -68,7 +73,7 @@ class Cursor:
     @classmethod
     def from_dict(cls, raw: dict, data: Any = None) -> Cursor:
         """Rebuild a cursor from ``as_dict`` output; ``data`` when it was stored apart."""
-        cursor = cls(raw["state"], raw["data"] if "data" in raw else data)
+        cursor = cls(raw["state"], raw["data"] if "data" in raw else data, raw.get("variables"))
         cursor.phase = raw["phase"]
         cursor.retry_counts = tuple(raw["retry_counts"])
         cursor.entered_event_id = raw["entered_event_id"]
@@ -118,9 +123,10 @@ class Driver:
         # Transitions left, shared by every driver of one execution: a guard against endless loops.
         self.budget = budget if budget is not None else [1_000_000]
 
-    def start(self, data: Any) -> Cursor:
-        """Return a cursor at the machine's StartAt state."""
-        return Cursor(self.machine.start_at, data)
+    def start(self, data: Any, variables: dict | None = None) -> Cursor:
+        """Return a cursor at the machine's StartAt state; ``variables`` are those a branch or iteration
+        inherits from the state that forked it (a copy of the outer scope: what it assigns stays inside)."""
+        return Cursor(self.machine.start_at, data, dict(variables) if variables else None)
 
     def env(self, cursor: Cursor) -> Env:
         """Return the Env of the cursor's current state (rebuilt after the cursor was stored)."""
@@ -128,7 +134,7 @@ class Driver:
         if env is None:
             env = cursor.env = Env(self.context, cursor.state, entered_time=cursor.entered_time,
                                    entered_event_id=cursor.entered_event_id, retry_counts=cursor.retry_counts,
-                                   task_token=cursor.task_token)
+                                   task_token=cursor.task_token, variables=cursor.variables)
         return env
 
     # -- advancing --------------------------------------------------------------------
@@ -150,7 +156,8 @@ class Driver:
             cursor.retry_counts = ()
             cursor.attempt = 0
             cursor.task_token = None
-            env = cursor.env = Env(context, cursor.state, entered_time=now, entered_event_id=cursor.entered_event_id)
+            env = cursor.env = Env(context, cursor.state, entered_time=now, entered_event_id=cursor.entered_event_id,
+                                   variables=cursor.variables)
             outcome = state.step(cursor.data, env)
             if env.task_token is not None:
                 cursor.task_token = env.task_token
@@ -161,6 +168,12 @@ class Driver:
     def _settle(self, cursor: Cursor, state: Any, outcome: Any) -> Suspension | None:
         """Act on an outcome: move the cursor on (None), or return what the machine waits for."""
         kind = type(outcome)
+        env = cursor.env
+        if env is not None and env.assigned is not None:
+            # The state's Assign takes effect as it is left (Next, Succeed, or a Wait's end).
+            if kind is Next or kind is Succeed or kind is Wait:
+                cursor.variables = merged(cursor.variables, env.assigned)
+            env.assigned = None
         if kind is Next:
             if state.exited_event:
                 self.add(state.exited_event, {"name": cursor.state, "output": outcome.output})

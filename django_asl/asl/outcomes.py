@@ -67,6 +67,8 @@ class ForkBranches(NamedTuple):
 
     branches: tuple
     input: Any
+    #: The variables each branch starts with: the Parallel state's, as they were when it started.
+    variables: dict | None = None
 
 
 class ForkItems(NamedTuple):
@@ -80,6 +82,8 @@ class ForkItems(NamedTuple):
     max_concurrency: int
     tolerated_failure_count: int | None
     tolerated_failure_percentage: float | None
+    #: The variables each iteration starts with: the Map state's, as they were when it started.
+    variables: dict | None = None
 
 
 class AwaitMessage(NamedTuple):

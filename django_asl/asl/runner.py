@@ -162,10 +162,10 @@ class _Runner:
         if hasattr(clock, "advance_to"):
             clock.advance_to(moment)
 
-    def run_machine(self, machine: StateMachine, data: Any) -> Succeed | Fail:
-        """Run ``machine`` from its StartAt on ``data`` until it succeeds or fails."""
+    def run_machine(self, machine: StateMachine, data: Any, variables: dict | None = None) -> Succeed | Fail:
+        """Run ``machine`` from its StartAt on ``data`` (with the outer ``variables``) until it ends."""
         driver = Driver(machine, self.context, self.history.add, self.budget)
-        cursor = driver.start(data)
+        cursor = driver.start(data, variables)
         suspension = driver.advance(cursor)
         while True:
             kind = type(suspension)
@@ -221,12 +221,12 @@ class _Runner:
         add = self.history.add
         if type(fork) is ForkBranches:
             for index, branch in enumerate(fork.branches):
-                if not tally.record(index, self.run_machine(branch, fork.input)):
+                if not tally.record(index, self.run_machine(branch, fork.input, fork.variables)):
                     break
             return tally
         for index, item in enumerate(fork.items):
             add("MapIterationStarted", {"name": state.name, "index": index})
-            end = self.run_machine(fork.processor, item)
+            end = self.run_machine(fork.processor, item, fork.variables)
             add("MapIterationSucceeded" if type(end) is Succeed else "MapIterationFailed",
                 {"name": state.name, "index": index})
             if not tally.record(index, end):

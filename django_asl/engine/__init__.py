@@ -29,6 +29,7 @@ from .redrive import ExecutionNotRedrivable, redrive_execution
 from .registry import UnknownResource, autodiscover, get_handler, task
 from .runtime import advance_execution, run_task
 from .statistics import execution_statistics, rebuild_statistics_rollup, remove_from_rollup, rollup_statistics
+from .variables import execution_variables
 from .worker import run_worker
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
     "stop_execution", "task", "validate_definition",
     "BatchNotRunning", "SourceExecutionDoesNotExist", "SourceOutputUnavailable", "advance_batch", "cancel_batch",
     "describe_batch", "list_batches", "rerun_execution", "start_batch",
-    "execution_statistics", "rebuild_statistics_rollup", "remove_from_rollup", "rollup_statistics",
+    "execution_statistics", "execution_variables", "rebuild_statistics_rollup", "remove_from_rollup", "rollup_statistics",
     "ExecutionNotRedrivable", "redrive_execution",
     "InvalidMessage", "SentMessage", "purge_messages", "send_message",
     "ActivityDoesNotExist", "ActivityInUse", "InvalidOutput", "InvalidToken", "TaskDoesNotExist", "TaskTimedOut",

@@ -150,7 +150,8 @@ def restart_cursor(raw: dict | None) -> dict | None:
         cursor.retry_counts, cursor.attempt = (), 0
         cursor.pending = {**cursor.pending, "redrive": True}
         return cursor.as_dict(with_data=False)
-    return Cursor(raw["state"], None).as_dict(with_data=False)
+    # The state is entered again with the variables it was entered with.
+    return Cursor(raw["state"], None, raw.get("variables")).as_dict(with_data=False)
 
 
 def redrive_fork(step: runtime.Step) -> None:

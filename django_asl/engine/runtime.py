@@ -104,6 +104,8 @@ class Step:
         # (inputs, scheduled, fork id): running the machine never writes, so a step can be worked
         # out before its transaction opens.
         self.children: tuple = ()
+        # The variables the children of a fork start with (``_start_position``).
+        self.fork_variables: dict | None = None
         # Other writes to make when the step is saved (a redriven fork's children: ``redrive.redrive_fork``).
         self.writes: list = []
         # A Message state's wait, subscribed (or served by a kept message) when the step is saved,
@@ -220,6 +222,7 @@ class Step:
         execution = self.execution
         state_name = self.cursor.state
         pending = self.cursor.pending
+        self.fork_variables = fork.variables
         if type(fork) is ForkBranches:
             inputs = [(index, fork.input, child_path(execution.machine_path, state_name, index))
                       for index in range(len(fork.branches))]
@@ -242,20 +245,23 @@ class Step:
 
     def create_children(self, inputs: list[tuple[int, Any, str]], scheduled: int) -> None:
         """Ask for the children, inserted when the step is saved (``save_children``)."""
-        self.children = (inputs, scheduled, self.cursor.pending["fork_id"])
+        self.children = (inputs, scheduled, self.cursor.pending["fork_id"], self.fork_variables)
 
     def save_children(self) -> None:
         """Insert the children in batches; the first ``scheduled`` are due now, the rest wait their turn."""
-        inputs, scheduled, fork_id = self.children
+        inputs, scheduled, fork_id, variables = self.children
         self.children = ()
         execution = self.execution
         now = CLOCK.now()
+        # With variables, each child starts from a stored cursor at its StartAt (``_start_position``).
+        starts = {path: machine_for(execution.version, path).start_at for _, _, path in inputs} if variables else {}
         for start in range(0, len(inputs), 500):
             children = [
                 Execution(state_machine_id=execution.state_machine_id, version_id=execution.version_id,
                           name=f"{execution.name}/{fork_id}/{index}"[-80:], input=data, machine_path=path,
                           parent=execution, fork_id=fork_id, child_index=index, start_date=now,
-                          wake_at=now if index < scheduled else None)
+                          wake_at=now if index < scheduled else None,
+                          **_start_position(starts.get(path), data, variables))
                 for index, data, path in inputs[start:start + 500]
             ]
             Execution.objects.bulk_create(children)
@@ -416,6 +422,19 @@ def _tally(state: Any, parent: Execution, pending: dict, failure: Fail | None) -
         for index, status, output, error, cause in rows:
             tally.ends[index] = Succeed(output) if status == Status.SUCCEEDED else Fail(error, cause)
     return tally
+
+
+def _start_position(start_at: str | None, data: Any, variables: dict | None) -> dict:
+    """Return the cursor fields of a new branch or iteration.
+
+    Without variables it has none (it starts at its StartAt when its turn
+    comes). With variables it is stored at its StartAt, entering, with the
+    outer variables as they were at the fork: AWS, "Passing data between
+    states with variables", nested states see the outer scope.
+    """
+    if not variables or start_at is None:
+        return {}
+    return {"cursor": Cursor(start_at, None, dict(variables)).as_dict(with_data=False), "state_input": data}
 
 
 # -- entry points (django-q2 tasks take ids only) ---------------------------------------------

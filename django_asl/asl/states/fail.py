@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import ErrorName, StatesError
 from ..outcomes import Fail, Outcome
-from ..paths import PathNotFound, compile_path
+from ..paths import PathNotFound, compile_path, to_json
 from .base import State
 
 
@@ -26,11 +26,30 @@ class FailState(State):
         self.cause = raw.get("Cause")
         self.error_path = _dynamic(raw.get("ErrorPath"))
         self.cause_path = _dynamic(raw.get("CausePath"))
+        # JSONata: Error and Cause may be expressions that give strings.
+        self.error_field = self.compile_field(raw, "Error")
+        self.cause_field = self.compile_field(raw, "Cause")
 
     def _step(self, data: Any, env: Any) -> Outcome:
+        if self.jsonata:
+            return self._jsonata_fail(data, env)
         error = self._read("ErrorPath", self.error_path, data, env) if self.error_path else self.error
         cause = self._read("CausePath", self.cause_path, data, env) if self.cause_path else self.cause
         return Fail(error, cause)
+
+    def _jsonata_fail(self, data: Any, env: Any) -> Outcome:
+        from ..jsonata_ import bindings
+
+        found = bindings(env, data, context=self.uses_context) if self.error_field or self.cause_field else None
+        values = []
+        for field, compiled, constant in (("Error", self.error_field, self.error),
+                                          ("Cause", self.cause_field, self.cause)):
+            value = compiled(found) if compiled is not None else constant
+            if value is not None and not isinstance(value, str):
+                raise StatesError(ErrorName.QUERY_EVALUATION_ERROR,
+                                  f"The {field} field must resolve to a string, but was: {to_json(value)}")
+            values.append(value)
+        return Fail(values[0], values[1])
 
     def _read(self, field: str, source: tuple, data: Any, env: Any) -> str:
         expr, evaluate = source

@@ -25,5 +25,5 @@ class ParallelState(ForkingState):
         self.branches = tuple(build_machine(branch) for branch in raw.get("Branches", ()))
 
     def _step(self, data: Any, env: Any) -> Outcome:
-        return ForkBranches(self.branches, self.effective_input(data, env))
+        return ForkBranches(self.branches, self.effective_input(data, env), env.variables)
 

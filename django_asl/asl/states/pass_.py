@@ -26,6 +26,9 @@ class PassState(State):
             payload_size(self.result) > MAX_PAYLOAD_BYTES)
 
     def _step(self, data: Any, env: Any) -> Outcome:
+        if self.jsonata:
+            # JSONata Pass: Output (default: the input) and Assign see $states.input.
+            return self.finish(data, self.result if self.has_result else data, env)
         if self.has_result:
             if self.result_too_large:
                 check_result_size(self.result, self.name)

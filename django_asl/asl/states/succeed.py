@@ -15,4 +15,6 @@ class SucceedState(State):
     exited_event = "SucceedStateExited"
 
     def _step(self, data: Any, env: Any) -> Outcome:
+        if self.jsonata:  # JSONata: Output (default: the input)
+            return self.leave(data, data, env, Succeed)
         return Succeed(self.output_path.apply(self.input_path.apply(data, env), env))

@@ -51,11 +51,24 @@ class TaskState(State):
         self.timeout_path = compile_path(raw["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in raw else None
         self.heartbeat_path = compile_path(raw["HeartbeatSecondsPath"]) if "HeartbeatSecondsPath" in raw else None
         self.credentials = raw.get("Credentials")
+        self.limit_expressions: dict = {}
+        self.credentials_field = self.compile_field(raw, "Credentials")
+        if self.jsonata:
+            from ..jsonata_ import Expression, is_expression
+
+            for field in ("TimeoutSeconds", "HeartbeatSeconds"):
+                if is_expression(raw.get(field)):
+                    self.limit_expressions[field] = Expression(raw[field], field)
+            self.timeout_seconds = None if "TimeoutSeconds" in self.limit_expressions else self.timeout_seconds
+            self.heartbeat_seconds = None if "HeartbeatSeconds" in self.limit_expressions else \
+                self.heartbeat_seconds
 
     def _step(self, data: Any, env: Any) -> Outcome:
         if self.wait_for_token and env.task_token is None:
             env.task_token = env.context.new_task_token()
         payload = self.effective_input(data, env)
+        if self.jsonata:
+            return self._jsonata_invoke(data, payload, env)
         return InvokeTask(
             self.resource,
             payload,
@@ -63,6 +76,21 @@ class TaskState(State):
             self._limit("HeartbeatSecondsPath", self.heartbeat_path, data, env) or self.heartbeat_seconds,
             self.wait_for_token,
             self.credentials,
+        )
+
+    def _jsonata_invoke(self, data: Any, payload: Any, env: Any) -> InvokeTask:
+        """Return the call of a JSONata Task: TimeoutSeconds, HeartbeatSeconds and Credentials may be expressions."""
+        from ..jsonata_ import bindings
+
+        found = bindings(env, data, context=self.uses_context) if self.limit_expressions or self.credentials_field else None
+        limits = {
+            field: expression.typed(found, "integer", lambda v: type(v) is int and 0 < v <= DEFAULT_TIMEOUT_SECONDS)
+            for field, expression in self.limit_expressions.items()
+        }
+        return InvokeTask(
+            self.resource, payload, limits.get("TimeoutSeconds", self.timeout_seconds),
+            limits.get("HeartbeatSeconds", self.heartbeat_seconds), self.wait_for_token,
+            self.credentials_field(found) if self.credentials_field is not None else self.credentials,
         )
 
     def _limit(self, field: str, path: Any, data: Any, env: Any) -> int | None:

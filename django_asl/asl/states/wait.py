@@ -42,8 +42,20 @@ class WaitState(State):
         self.timestamp_path = raw.get("TimestampPath")
         self._seconds_path = compile_path(self.seconds_path) if self.seconds_path else None
         self._timestamp_path = compile_path(self.timestamp_path) if self.timestamp_path else None
+        self._seconds_expression = self._timestamp_expression = None
+        if self.jsonata:
+            from ..jsonata_ import Expression, is_expression
+
+            if is_expression(raw.get("Seconds")):
+                self._seconds_expression = Expression(raw["Seconds"], "Seconds")
+                self.seconds = None
+            if is_expression(raw.get("Timestamp")):
+                self._timestamp_expression = Expression(raw["Timestamp"], "Timestamp")
+                self.timestamp = None
 
     def _step(self, data: Any, env: Any) -> Outcome:
+        if self.jsonata:
+            return self._jsonata_step(data, env)
         value = self.input_path.apply(data, env)
         if self.timestamp is not None:
             until = self.timestamp
@@ -52,7 +64,30 @@ class WaitState(State):
         else:
             seconds = self.seconds if self._seconds_path is None else self._read_seconds(value, env)
             until = env.now() + timedelta(seconds=seconds)
-        return Wait(until, self.transition(self.output_path.apply(value, env)))
+        return self.leave(data, value, env, lambda output: Wait(until, self.transition(output)))
+
+    def _jsonata_step(self, data: Any, env: Any) -> Outcome:
+        """Wait for Seconds or until Timestamp, either of which may be an expression."""
+        from ..jsonata_ import bindings
+        from ..timestamps import parse_timestamp
+
+        found = bindings(env, data, context=self.uses_context)
+        if self._timestamp_expression is not None:
+            text = self._timestamp_expression.evaluate(found)
+            until = parse_timestamp(text) if isinstance(text, str) else None
+            if until is None:
+                raise StatesError(ErrorName.QUERY_EVALUATION_ERROR,
+                                  "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
+                                  f"format string: {_shown(text)}")
+        elif self.timestamp is not None:
+            until = self.timestamp
+        else:
+            seconds = self.seconds
+            if self._seconds_expression is not None:
+                seconds = self._seconds_expression.typed(
+                    found, "integer", lambda v: type(v) is int and 0 <= v <= 99_999_999)
+            until = env.now() + timedelta(seconds=seconds)
+        return self.leave(data, data, env, lambda output: Wait(until, self.transition(output)))
 
     def _read_seconds(self, value: Any, env: Any) -> int:
         expr = self.seconds_path
