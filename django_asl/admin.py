@@ -205,8 +205,9 @@ class StartExecutionForm(forms.Form):
 
 
 class StatisticsForm(forms.Form):
-    """The window of the statistics page: the last ``days`` days in ``buckets`` buckets."""
+    """The window of the statistics page: ``days`` days up to ``end`` (default: now) in ``buckets`` buckets."""
 
+    end = forms.DateTimeField(required=False, help_text="Default: now.")
     days = forms.IntegerField(min_value=1, max_value=365, initial=7)
     buckets = forms.IntegerField(min_value=1, max_value=MAX_BUCKETS, initial=14)
 
@@ -241,9 +242,6 @@ class StateMachineAdmin(AslAdminMixin, admin.ModelAdmin):
         machine = publish(obj.name, form.definition, type=obj.type, description=obj.description)
         obj.pk, obj.current_version_id = machine.pk, machine.current_version_id
         obj.created_at, obj.updated_at = machine.created_at, machine.updated_at
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        return None  # the versions inline is read-only: publish() made the version
 
     def render_change_form(self, request: HttpRequest, context: dict, add: bool = False, change: bool = False,
                            form_url: str = "", obj: Any = None) -> HttpResponse:
@@ -281,8 +279,9 @@ class StateMachineAdmin(AslAdminMixin, admin.ModelAdmin):
         """Status counts and p50/p95 durations per time bucket, as charts (one query per bucket)."""
         machine = self.get_object_or_404(request, object_id)
         form = StatisticsForm(request.GET or None)
-        days, count = (form.cleaned_data["days"], form.cleaned_data["buckets"]) if form.is_valid() else (7, 14)
-        end = timezone.now()
+        valid = form.is_valid()
+        days, count = (form.cleaned_data["days"], form.cleaned_data["buckets"]) if valid else (7, 14)
+        end = (form.cleaned_data["end"] if valid else None) or timezone.now()
         width = timedelta(days=days) / count
         buckets = []
         for index in range(count):

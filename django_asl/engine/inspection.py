@@ -37,7 +37,7 @@ def path_taken(events: Iterable[tuple[str, str, datetime | None]], *, machine_pa
 
     - ``running`` when it was entered and not left while the execution runs;
     - ``failed`` when the execution ended in it (a Fail state, an uncaught error, a stop);
-    - ``caught`` when one of its attempts failed and it was left all the same (a Catch);
+    - ``caught`` when its last attempt failed and it was left all the same (a Catch);
     - ``retried`` when it needed more than one attempt and succeeded;
     - ``succeeded`` otherwise.
 
@@ -46,7 +46,7 @@ def path_taken(events: Iterable[tuple[str, str, datetime | None]], *, machine_pa
     found: dict[str, dict[str, Any]] = {}
     current: str | None = None  # the state entered and not left yet
     entered_at: datetime | None = None
-    attempts = failures = 0
+    attempts, failed = 0, False
 
     def settle(name: str, outcome: str) -> None:
         node = found[name]
@@ -55,7 +55,7 @@ def path_taken(events: Iterable[tuple[str, str, datetime | None]], *, machine_pa
 
     for event_type, state_name, timestamp in events:
         if event_type.endswith("StateEntered"):
-            current, entered_at, attempts, failures = state_name, timestamp, 0, 0
+            current, entered_at, attempts, failed = state_name, timestamp, 0, False
             node = found.setdefault(state_name, {"status": None, "entries": 0, "attempts": 0, "seconds": 0.0})
             node["entries"] += 1
             if event_type == "FailStateEntered":
@@ -67,7 +67,7 @@ def path_taken(events: Iterable[tuple[str, str, datetime | None]], *, machine_pa
             node = found[current]
             if entered_at is not None and timestamp is not None:
                 node["seconds"] += (timestamp - entered_at).total_seconds()
-            settle(current, CAUGHT if failures else RETRIED if attempts > 1 else SUCCEEDED)
+            settle(current, CAUGHT if failed else RETRIED if attempts > 1 else SUCCEEDED)
             current = None
         elif event_type in _EXECUTION_ENDS:
             settle(current, FAILED)
@@ -76,9 +76,14 @@ def path_taken(events: Iterable[tuple[str, str, datetime | None]], *, machine_pa
             continue
         elif event_type.endswith(_ATTEMPT_SUFFIXES):
             attempts += 1
+            failed = False
             found[current]["attempts"] = max(found[current]["attempts"], attempts)
-        elif event_type.endswith(_FAILURE_SUFFIXES) and not event_type.startswith("MapIteration"):
-            failures += 1
+        elif event_type.startswith("MapIteration"):
+            continue
+        elif event_type.endswith(_FAILURE_SUFFIXES):
+            failed = True  # this attempt failed: a Retry follows, or a Catch, or the end
+        elif event_type.endswith(("Started", "Succeeded")):
+            failed = False
     if current is not None:
         # Still in it: running, unless the execution ended without leaving it.
         settle(current, RUNNING if running else FAILED)
