@@ -86,6 +86,7 @@
     var url = container.getAttribute("data-status-url");
     if (url && container.getAttribute("data-running")) { poll(url, function (inspection) {
       colour(cy, inspection);
+      if (inspection.status !== "RUNNING") { window.location.reload(); }  // output, links and actions change
       return inspection.status === "RUNNING";
     }); }
   }
