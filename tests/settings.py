@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",  # the admin's vendored scripts, served by live_server in browser tests
     "django_q",
     "django_asl",
     # The example project's orders app: tests/test_example_project.py runs its workflow.
@@ -62,3 +63,4 @@ Q_CLUSTER = {"name": "django_asl_tests", "orm": "default", "sync": True, "timeou
 DJANGO_ASL: dict = {}
 
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "/static/"

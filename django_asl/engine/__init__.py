@@ -23,6 +23,7 @@ from .callbacks import (
     ActivityDoesNotExist, ActivityInUse, InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut, create_activity,
     delete_activity, get_activity_task, list_activities, send_task_failure, send_task_heartbeat, send_task_success,
 )
+from .inspection import inspect_execution, path_taken
 from .chaining import SourceExecutionDoesNotExist, SourceOutputUnavailable, rerun_execution
 from .messages import InvalidMessage, SentMessage, purge_messages, send_message
 from .redrive import ExecutionNotRedrivable, redrive_execution
@@ -40,6 +41,7 @@ __all__ = [
     "BatchNotRunning", "SourceExecutionDoesNotExist", "SourceOutputUnavailable", "advance_batch", "cancel_batch",
     "describe_batch", "list_batches", "rerun_execution", "start_batch",
     "execution_statistics", "execution_variables", "rebuild_statistics_rollup", "remove_from_rollup", "rollup_statistics",
+    "inspect_execution", "path_taken",
     "ExecutionNotRedrivable", "redrive_execution",
     "InvalidMessage", "SentMessage", "purge_messages", "send_message",
     "ActivityDoesNotExist", "ActivityInUse", "InvalidOutput", "InvalidToken", "TaskDoesNotExist", "TaskTimedOut",
