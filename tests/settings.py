@@ -21,6 +21,10 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # The REST API (django_asl.api, tests/api/).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "django_asl",
     # The example project's orders app: tests/test_example_project.py runs its workflow.
@@ -62,3 +66,10 @@ Q_CLUSTER = {"name": "django_asl_tests", "orm": "default", "sync": True, "timeou
 DJANGO_ASL: dict = {}
 
 ROOT_URLCONF = "tests.urls"
+
+# The REST API's schema (tests/api/test_schema.py).
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {"TITLE": "django-asl", "SERVE_INCLUDE_SCHEMA": False,
+                        "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
+                        "ENUM_NAME_OVERRIDES": {"ExecutionStatusEnum": "django_asl.models.Execution.Status",
+                                                "BatchStatusEnum": "django_asl.models.Batch.Status"}}
