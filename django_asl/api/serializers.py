@@ -212,8 +212,8 @@ class ExecutionSummarySerializer(serializers.Serializer):
     redrive_count = serializers.IntegerField()
 
 
-class ExecutionFilterSerializer(serializers.Serializer):
-    """Filters of the execution list; every one given must match."""
+class SourceFilterSerializer(serializers.Serializer):
+    """Filters of executions (``list_executions``); every one given must match."""
 
     state_machine = name_field(required=False)
     status = serializers.ChoiceField(choices=Execution.Status.choices, required=False)
@@ -222,6 +222,11 @@ class ExecutionFilterSerializer(serializers.Serializer):
     stopped_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
     stopped_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
     name_prefix = serializers.CharField(required=False, max_length=NAME_LENGTH)
+
+
+class ExecutionFilterSerializer(SourceFilterSerializer):
+    """Filters of the execution list."""
+
     include_children = serializers.BooleanField(required=False, default=False,
                                                 help_text="Include Parallel branches and Map iterations.")
 
@@ -270,8 +275,8 @@ class BatchCreateSerializer(serializers.Serializer):
     """A batch: one execution of ``state_machine`` chained from each execution matching ``source_filter``."""
 
     state_machine = name_field()
-    source_filter = serializers.DictField(help_text="Filters as for the execution list (state_machine, status, "
-                                                    "started_after, ...; dates as ISO 8601 text).")
+    source_filter = SourceFilterSerializer(help_text="Which executions to chain from: filters as for the "
+                                                     "execution list (dates as ISO 8601 text).")
     name_prefix = serializers.CharField(min_length=1, max_length=40)
     concurrency = serializers.IntegerField(min_value=1, max_value=10_000, default=10)
     stop_on_error = serializers.BooleanField(default=False)
@@ -280,6 +285,14 @@ class BatchCreateSerializer(serializers.Serializer):
         required=False, allow_null=True,
         help_text="A payload template (JSON object) applied to each source's output. Python callables can be "
                   "named only from Python, not over HTTP.")
+
+
+    def validate_source_filter(self, value: dict) -> dict:
+        unknown = sorted(set(self.initial_data.get("source_filter") or {}) - set(SourceFilterSerializer().fields))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown filter(s) {', '.join(map(repr, unknown))}; the filters are "
+                                              f"{', '.join(SourceFilterSerializer().fields)}.")
+        return value
 
 
 class BatchSerializer(serializers.Serializer):

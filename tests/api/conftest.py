@@ -45,3 +45,14 @@ def user_client(db):
 def machine(db, tasks):
     """Publish and return the state machine ``hello`` (one Pass state)."""
     return engine.publish("hello", PASS)
+
+
+@pytest.fixture
+def run(clock, django_capture_on_commit_callbacks):
+    """Return ``run(fn, *args)``: call it (an API request, say) as if its transaction committed, run what it queued."""
+
+    def call(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return call
