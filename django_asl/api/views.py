@@ -12,10 +12,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import ProtectedError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -34,9 +36,18 @@ from .permissions import permission_classes
 BODY_ENVELOPE_BYTES = 65_536
 
 
+BAD_REQUEST = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Each bad field with its errors (a definition's as {path, code, message} objects), or "
+                "{detail, code} for an error of the request as a whole.")
+
+
 def errors(*codes: int) -> dict[int, Any]:
-    """Return the schema of the error answers ``codes`` (403 and 400 are always possible)."""
-    return {code: OpenApiResponse(s.ErrorSerializer) for code in sorted({400, 403, *codes})}
+    """Return the schema of the error answers ``codes`` (400 and 403 are always possible).
+
+    A list's 404 is a cursor that is not one of its own.
+    """
+    return {400: BAD_REQUEST, **{code: OpenApiResponse(s.ErrorSerializer) for code in sorted({403, *codes})}}
 
 
 def _view(model: str) -> tuple[str]:
@@ -47,6 +58,7 @@ class AslViewSet(viewsets.GenericViewSet):
     """The base of every viewset: settings-driven permissions, body limits, engine error answers."""
 
     throttle_scope = "django_asl"
+    parser_classes = [JSONParser]
     action_permissions: dict[str, tuple[str, ...]] = {}
 
     def get_permissions(self) -> list:
@@ -93,7 +105,7 @@ def _described(execution: Execution, *, created: bool = True) -> Response:
 
 @extend_schema_view(
     list=extend_schema(summary="List state machines", responses={200: s.StateMachineSerializer(many=True),
-                                                                  **errors()}),
+                                                                  **errors(404)}),
     retrieve=extend_schema(summary="Describe a state machine", responses={200: s.StateMachineSerializer,
                                                                            **errors(404)}),
     destroy=extend_schema(summary="Delete a state machine that has no executions",
@@ -258,7 +270,7 @@ class ExecutionViewSet(AslViewSet):
             raise NotFound(f"There is no execution {self.kwargs['pk']!r}.") from None
 
     @extend_schema(summary="List executions, newest first", parameters=[s.ExecutionFilterSerializer],
-                   responses={200: s.ExecutionSummarySerializer(many=True), **errors()})
+                   responses={200: s.ExecutionSummarySerializer(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
         filters = self.query(s.ExecutionFilterSerializer)
         try:
@@ -342,7 +354,7 @@ class BatchViewSet(AslViewSet):
         return pk
 
     @extend_schema(summary="List batches, newest first", parameters=[s.BatchFilterSerializer],
-                   responses={200: s.BatchSerializer(many=True), **errors()})
+                   responses={200: s.BatchSerializer(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
         filters = self.query(s.BatchFilterSerializer)
         try:
@@ -425,7 +437,7 @@ class TaskTokenViewSet(AslViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List activities", responses={200: s.ActivitySerializer(many=True), **errors()}),
+    list=extend_schema(summary="List activities", responses={200: s.ActivitySerializer(many=True), **errors(404)}),
     retrieve=extend_schema(summary="Describe an activity", responses={200: s.ActivitySerializer, **errors(404)}),
 )
 class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AslViewSet):
