@@ -41,6 +41,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error | Warni
     problems: list[Error | Warning] = []
     problems.extend(_check_tasks(value))
     problems.extend(_check_numbers(value))
+    problems.extend(_check_permission_classes(value))
     for key in value:
         if key not in DEFAULTS:
             problems.append(Warning(
@@ -84,6 +85,12 @@ _NUMBERS: dict[str, tuple] = {
     "MESSAGE_TTL_SECONDS": (True, 0, 10 ** 9, "a number of seconds from 0 to 1000000000",
                             "It is how long a message no execution waits for is kept for one that arrives later; "
                             "the default is 86400 (a day), and 0 drops such messages.", "django_asl.E008"),
+    "API_PAGE_SIZE": (False, 1, 1000, "an integer from 1 to 1000",
+                      "It is how many items a page of the REST API's lists holds; the default is 50.",
+                      "django_asl.E021"),
+    "API_LONG_POLL_SECONDS": (True, 0, 60, "a number of seconds from 0 to 60",
+                              "It is the longest an activity poll of the REST API waits for a task; the "
+                              "default is 60, as on AWS.", "django_asl.E022"),
     "REDRIVE_WINDOW_DAYS": (True, None, None, "a positive number",
                             "It is how many days after it stopped an unsuccessful execution can be redriven; "
                             "the default is 14, as on AWS.", "django_asl.E007"),
@@ -100,3 +107,12 @@ def _check_numbers(value: dict) -> list[Error]:
         if not fits:
             problems.append(_must_be(_label(name), what, hint=hint, id=id))
     return problems
+
+
+def _check_permission_classes(value: dict) -> list[Error]:
+    classes = value.get("API_PERMISSION_CLASSES", DEFAULTS["API_PERMISSION_CLASSES"])
+    if isinstance(classes, (list, tuple)) and all(isinstance(c, str) and _DOTTED_PATH.match(c) for c in classes):
+        return []
+    return [_must_be(_label("API_PERMISSION_CLASSES"), "a list of dotted paths to DRF permission classes",
+                     hint="The default is ['django_asl.api.permissions.AslPermissions']; an empty list "
+                          "allows every request.", id="django_asl.E020")]

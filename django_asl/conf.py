@@ -5,6 +5,8 @@
         "TASKS": {"urn:django-asl:orders.validate": "shop.tasks.validate_order"},
         # Largest input, output or task result, in bytes of UTF-8 JSON (as AWS).
         "MAX_PAYLOAD_BYTES": 262144,
+        # REST API: permission classes of every endpoint (docs/api.md).
+        "API_PERMISSION_CLASSES": ["django_asl.api.permissions.AslPermissions"],
     }
 
 Like DRF's ``api_settings`` the values are looked up when used, never cached
@@ -36,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     # How long a message that no execution waits for is kept for one that reaches its
     # Message state later (engine/messages.py); 0 drops such messages.
     "MESSAGE_TTL_SECONDS": 86_400,
+    # REST API (django_asl.api, docs/api.md): dotted paths of the DRF permission classes of
+    # every endpoint, the page size of its lists, and the longest wait of an activity poll.
+    "API_PERMISSION_CLASSES": ["django_asl.api.permissions.AslPermissions"],
+    "API_PAGE_SIZE": 50,
+    "API_LONG_POLL_SECONDS": 60,
 }
 
 

@@ -22,6 +22,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",  # the admin's vendored scripts, served by live_server in browser tests
+    # The REST API (django_asl.api, tests/api/).
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "django_asl",
     # The example project's orders app: tests/test_example_project.py runs its workflow.
@@ -64,3 +68,10 @@ DJANGO_ASL: dict = {}
 
 ROOT_URLCONF = "tests.urls"
 STATIC_URL = "/static/"
+
+# The REST API's schema (tests/api/test_schema.py).
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {"TITLE": "django-asl", "SERVE_INCLUDE_SCHEMA": False,
+                        "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
+                        "ENUM_NAME_OVERRIDES": {"ExecutionStatusEnum": "django_asl.models.Execution.Status",
+                                                "BatchStatusEnum": "django_asl.models.Batch.Status"}}

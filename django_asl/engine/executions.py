@@ -278,11 +278,21 @@ def describe_execution(execution: Execution | str) -> dict:
     return described
 
 
-def get_execution_history(execution: Execution | str) -> list[dict]:
-    """Return the history events of an execution, oldest first."""
+def get_execution_history(execution: Execution | str, *, after_sequence: int | None = None,
+                          limit: int | None = None) -> list[dict]:
+    """Return the history events of an execution, oldest first.
+
+    For paging, ``after_sequence`` keeps only the events whose ``id`` (their
+    sequence number) is greater, and ``limit`` returns at most that many; both
+    ride the ``(execution, sequence)`` unique index, so every page is as fast.
+    """
+    if after_sequence is not None and (isinstance(after_sequence, bool) or not isinstance(after_sequence, int)):
+        raise TypeError(f"after_sequence must be an integer, not {type(after_sequence).__name__}.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be a positive integer, not {limit!r}.")
     if not isinstance(execution, Execution):
         execution = Execution.objects.get(pk=execution)
-    return history_of(execution)
+    return history_of(execution, after_sequence=after_sequence, limit=limit)
 
 
 def list_executions(*, state_machine: StateMachine | str | None = None, status: str | None = None,

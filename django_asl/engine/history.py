@@ -102,10 +102,15 @@ def store_events(execution: Execution, events: list[dict]) -> None:
     writer.flush()
 
 
-def history_of(execution: Execution) -> list[dict]:
-    """Return the events of an execution as dicts, oldest first."""
+def history_of(execution: Execution, *, after_sequence: int | None = None, limit: int | None = None) -> list[dict]:
+    """Return the events of an execution as dicts, oldest first (after ``after_sequence``, at most ``limit``)."""
+    events = execution.history.order_by("sequence")
+    if after_sequence is not None:
+        events = events.filter(sequence__gt=after_sequence)
+    if limit is not None:
+        events = events[:limit]
     return [
         {"id": event.sequence, "type": event.type, "timestamp": event.timestamp,
          "details": ({"name": event.state_name, **event.details} if event.state_name else event.details)}
-        for event in execution.history.order_by("sequence")
+        for event in events
     ]
