@@ -67,10 +67,19 @@ def browser():
 
 
 def wait_for(condition, timeout: float = 10.0):
-    """Return condition()'s first truthy value, polling for up to ``timeout`` seconds."""
+    """Return condition()'s first truthy value, polling for up to ``timeout`` seconds.
+
+    An element that goes away while it is read (the execution page reloads itself
+    when the execution ends) counts as "not yet".
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except (NoSuchElementException, StaleElementReferenceException):
+            value = None
         if value or time.monotonic() > deadline:
             assert value, "timed out waiting in the browser"
             return value
