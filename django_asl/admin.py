@@ -347,17 +347,22 @@ class TaskAnswerForm(forms.Form):
         return parse_json_field(self.cleaned_data["output"], "The output")
 
 
+def search_by_uuid(queryset: Any, search_term: str, field: str, otherwise: Any) -> tuple[Any, bool]:
+    """Return an admin search's result: ``field`` equal to the term read as a UUID, else ``otherwise(term)``."""
+    term = search_term.strip()
+    if not term:
+        return queryset, False
+    try:
+        return queryset.filter(**{field: uuid.UUID(term)}), False
+    except ValueError:
+        return otherwise(term), False
+
+
 class UUIDOrPrefixSearch:
     """Search executions by exact id (a UUID) or by name prefix, both served by an index."""
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            return queryset.filter(pk=uuid.UUID(term)), False
-        except ValueError:
-            return queryset.filter(name__startswith=term), False
+        return search_by_uuid(queryset, search_term, "pk", lambda term: queryset.filter(name__startswith=term))
 
 
 def changelist_source_filter(params: Any) -> dict:
@@ -677,13 +682,7 @@ class HistoryEventAdmin(AslAdminMixin, admin.ModelAdmin):
     readonly_fields = ("execution", "sequence", "type", "state_name", "timestamp", "details")
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            return queryset.filter(execution_id=uuid.UUID(term)), False
-        except ValueError:
-            return queryset.none(), False
+        return search_by_uuid(queryset, search_term, "execution_id", lambda term: queryset.none())
 
     def get_paginator(self, request: HttpRequest, queryset: Any, per_page: int, orphans: int = 0,
                       allow_empty_first_page: bool = True) -> Paginator:
