@@ -85,6 +85,64 @@ PAYLOAD_HINT = "AWS Step Functions allows 262144 bytes (256 KiB)."
             )
             for bad in (0, -5, False, "300")
         ],
+        # The redrive window, in days, and how long a message is kept, in seconds.
+        *[
+            (
+                {"REDRIVE_WINDOW_DAYS": bad},
+                [checks.Error("The value of 'DJANGO_ASL['REDRIVE_WINDOW_DAYS']' must be a positive number.",
+                              hint="It is how many days after it stopped an unsuccessful execution can be "
+                                   "redriven; the default is 14, as on AWS.", id="django_asl.E007")],
+            )
+            for bad in (0, -1, None, "14")
+        ],
+        ({"MESSAGE_TTL_SECONDS": 0}, []),
+        *[
+            (
+                {"MESSAGE_TTL_SECONDS": bad},
+                [checks.Error("The value of 'DJANGO_ASL['MESSAGE_TTL_SECONDS']' must be a number of seconds "
+                              "from 0 to 1000000000.",
+                              hint="It is how long a message no execution waits for is kept for one that arrives "
+                                   "later; the default is 86400 (a day), and 0 drops such messages.",
+                              id="django_asl.E008")],
+            )
+            for bad in (-1, 10 ** 9 + 1, True)
+        ],
+        # The REST API's permission classes: a list of dotted paths (an empty list is allowed).
+        ({"API_PERMISSION_CLASSES": []}, []),
+        *[
+            (
+                {"API_PERMISSION_CLASSES": bad},
+                [checks.Error("The value of 'DJANGO_ASL['API_PERMISSION_CLASSES']' must be a list of dotted "
+                              "paths to DRF permission classes.",
+                              hint="The default is ['django_asl.api.permissions.AslPermissions']; an empty list "
+                                   "allows every request.", id="django_asl.E020")],
+            )
+            for bad in ("django_asl.api.permissions.AslPermissions", ["not a path"], [object], None)
+        ],
+        # The REST API's page size: an integer from 1 to 1000.
+        ({"API_PAGE_SIZE": 1000}, []),
+        *[
+            (
+                {"API_PAGE_SIZE": bad},
+                [checks.Error("The value of 'DJANGO_ASL['API_PAGE_SIZE']' must be an integer from 1 to 1000.",
+                              hint="It is how many items a page of the REST API's lists holds; the default is 50.",
+                              id="django_asl.E021")],
+            )
+            for bad in (0, 1001, 2.5, True, "50")
+        ],
+        # The longest activity poll: 0 to 60 seconds, as on AWS.
+        ({"API_LONG_POLL_SECONDS": 0}, []),
+        ({"API_LONG_POLL_SECONDS": 0.5}, []),
+        *[
+            (
+                {"API_LONG_POLL_SECONDS": bad},
+                [checks.Error("The value of 'DJANGO_ASL['API_LONG_POLL_SECONDS']' must be a number of seconds "
+                              "from 0 to 60.",
+                              hint="It is the longest an activity poll of the REST API waits for a task; the "
+                                   "default is 60, as on AWS.", id="django_asl.E022")],
+            )
+            for bad in (-1, 61, False, "60")
+        ],
         # An unknown key (a typo) is a warning; it comes after the errors.
         (
             {"TASK": {}, "MAX_PAYLOAD_BYTES": 0},
