@@ -20,6 +20,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 
 from .. import engine
@@ -65,6 +66,15 @@ class AslViewSet(viewsets.GenericViewSet):
         """Instantiate ``DJANGO_ASL["API_PERMISSION_CLASSES"]``, read on every request."""
         return [permission() for permission in permission_classes()]
 
+    def get_throttles(self) -> list:
+        """Instantiate ``REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]``, read on every request.
+
+        Every endpoint has the throttle scope ``django_asl``: with DRF's
+        ``ScopedRateThrottle``, ``DEFAULT_THROTTLE_RATES["django_asl"]`` limits the
+        whole API per user (or per address for anonymous requests).
+        """
+        return [throttle() for throttle in api_settings.DEFAULT_THROTTLE_CLASSES]
+
     def get_exception_handler(self) -> Any:
         return handle_exception
 
@@ -93,6 +103,13 @@ class AslViewSet(viewsets.GenericViewSet):
         serializer = serializer_class(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+    def filtered(self, lister: Any, serializer_class: type) -> Any:
+        """Return ``lister(**filters)`` for the query string's filters; an unknown state machine is a 400."""
+        try:
+            return lister(**self.query(serializer_class))
+        except engine.StateMachineDoesNotExist as exc:
+            raise ValidationError({"state_machine": [str(exc)]}) from None
 
 
 def _described(execution: Execution, *, created: bool = True) -> Response:
@@ -272,11 +289,7 @@ class ExecutionViewSet(AslViewSet):
     @extend_schema(summary="List executions, newest first", parameters=[s.ExecutionFilterSerializer],
                    responses={200: s.ExecutionSummarySerializer(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
-        filters = self.query(s.ExecutionFilterSerializer)
-        try:
-            queryset = engine.list_executions(**filters)
-        except engine.StateMachineDoesNotExist as exc:
-            raise ValidationError({"state_machine": [str(exc)]}) from None
+        queryset = self.filtered(engine.list_executions, s.ExecutionFilterSerializer)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.ExecutionSummarySerializer(page, many=True).data)
 
@@ -356,11 +369,7 @@ class BatchViewSet(AslViewSet):
     @extend_schema(summary="List batches, newest first", parameters=[s.BatchFilterSerializer],
                    responses={200: s.BatchSerializer(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
-        filters = self.query(s.BatchFilterSerializer)
-        try:
-            queryset = engine.list_batches(**filters)
-        except engine.StateMachineDoesNotExist as exc:
-            raise ValidationError({"state_machine": [str(exc)]}) from None
+        queryset = self.filtered(engine.list_batches, s.BatchFilterSerializer)
         page = self.paginate_queryset(queryset.values_list("pk", flat=True))
         return self.get_paginated_response([engine.describe_batch(pk) for pk in page])
 
