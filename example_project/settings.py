@@ -25,7 +25,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The REST API (django_asl.api), its OpenAPI schema and offline Swagger UI/ReDoc, and
+    # token authentication (`python manage.py drf_create_token <username>`).
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "django_asl",
     "example_project.orders",
@@ -109,6 +114,34 @@ Q_CLUSTER = {
 # example_project/orders/asl_tasks.py, found there by autodiscovery: no "TASKS" mapping.
 DJANGO_ASL = {
     "MAX_PAYLOAD_BYTES": 262144,
+}
+
+# The REST API at /api/ (example_project/urls.py): a browser signed in to the admin uses
+# its session; any other client sends "Authorization: Token <key>". What a user may do is
+# what their Django permissions allow (django_asl.api.permissions.AslPermissions).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that a request without credentials is answered 401 with
+        # "WWW-Authenticate: Token" rather than 403.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Uncomment to limit every user to 1,000 API requests an hour:
+    # "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # "DEFAULT_THROTTLE_RATES": {"django_asl": "1000/hour"},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "django-asl example project",
+    "DESCRIPTION": "Workflows in the Amazon States Language: state machines, executions, callbacks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ExecutionStatusEnum": "django_asl.models.Execution.Status",
+                            "BatchStatusEnum": "django_asl.models.Batch.Status"},
 }
 
 LOGGING = {

@@ -313,3 +313,28 @@ def test_order_view_shows_the_execution(workflow, drain, client, django_capture_
 def test_order_views_refuse(client, order_tasks, method, url, status):
     create_order()
     assert getattr(client, method)(url).status_code == status
+
+
+# -- the REST API of the example project --------------------------------------------------------------
+
+
+def test_the_example_project_serves_the_api_with_token_and_session_authentication(tmp_path):
+    # With its own settings, in a process of its own (the suite runs on tests.settings).
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example_project.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'example.sqlite3'}", "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, str(root / "tests" / "example_api_check.py")], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "anonymous": [401, "Token"], "wrong token": 401, "token": 200, "session": 200,
+        "session post without CSRF token": "CSRF Failed: CSRF cookie not set.", "created": 201, "started": [201, "first"],
+        "schema": [200, "application/vnd.oai.openapi; charset=utf-8"], "swagger": 200, "redoc": 200,
+        "swagger offline": True,
+    }
