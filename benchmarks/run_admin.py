@@ -97,8 +97,8 @@ def generate(executions: int, events: int) -> None:
     print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def measure(client, url: str) -> tuple[float, float, int]:
-    """Return the median and p95 server time (ms) of ``RUNS`` requests of ``url``, and its query count."""
+def measure(client, url: str, runs: int = RUNS) -> tuple[float, float, int]:
+    """Return the median and p95 server time (ms) of ``runs`` requests of ``url``, and its query count."""
     from django.db import connection
 
     queries = []  # counted by a wrapper: the test client's request_started signal resets connection.queries
@@ -111,7 +111,7 @@ def measure(client, url: str) -> tuple[float, float, int]:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         started = time.perf_counter()
         client.get(url)
         times.append((time.perf_counter() - started) * 1000)

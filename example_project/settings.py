@@ -136,6 +136,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Workflows in the Amazon States Language: state machines, executions, callbacks.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its UIs are for signed-in users (session or token), as the API is.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -43,6 +43,7 @@ print(json.dumps({
     "session post without CSRF token": forgetful.post("/api/state-machines/").json()["detail"],
     "created": created.status_code,
     "started": [started.status_code, started.json().get("name")],
+    "anonymous schema": anonymous.get("/api/schema/").status_code,
     "schema": [session.get("/api/schema/").status_code, session.get("/api/schema/")["Content-Type"]],
     "swagger": session.get("/api/docs/").status_code,
     "redoc": session.get("/api/redoc/").status_code,

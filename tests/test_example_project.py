@@ -335,6 +335,6 @@ def test_the_example_project_serves_the_api_with_token_and_session_authenticatio
     assert seen == {
         "anonymous": [401, "Token"], "wrong token": 401, "token": 200, "session": 200,
         "session post without CSRF token": "CSRF Failed: CSRF cookie not set.", "created": 201, "started": [201, "first"],
-        "schema": [200, "application/vnd.oai.openapi; charset=utf-8"], "swagger": 200, "redoc": 200,
+        "anonymous schema": 401, "schema": [200, "application/vnd.oai.openapi; charset=utf-8"], "swagger": 200, "redoc": 200,
         "swagger offline": True,
     }
