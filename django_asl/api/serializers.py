@@ -197,6 +197,8 @@ class ExecutionSerializer(serializers.Serializer):
     source_state = serializers.CharField(allow_null=True, required=False)
     source_link = serializers.CharField(required=False)
     chained_execution_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    variables = serializers.DictField(help_text="The variables (Assign) where the execution stands; {} once it "
+                                                "succeeded.")
 
 
 class ExecutionSummarySerializer(serializers.Serializer):

@@ -113,7 +113,8 @@ class AslViewSet(viewsets.GenericViewSet):
 
 
 def _described(execution: Execution, *, created: bool = True) -> Response:
-    return Response(engine.describe_execution(execution),
+    """Answer ``describe_execution`` and the execution's variables where it stands."""
+    return Response({**engine.describe_execution(execution), "variables": engine.execution_variables(execution)},
                     status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -301,7 +302,7 @@ class ExecutionViewSet(AslViewSet):
         return start(data["state_machine"], data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(engine.describe_execution(self.get_object()))
+        return _described(self.get_object(), created=False)
 
     @extend_schema(summary="A page of the execution's history, oldest first", parameters=[s.HistoryQuerySerializer],
                    responses={200: s.HistoryPageSerializer, **errors(404)})

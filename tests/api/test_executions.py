@@ -95,15 +95,16 @@ def test_create_starts_an_execution_and_retrieve_describes_it(admin_client, mach
     assert admin_client.post(URL, {"state_machine": "hello", "name": ""}, format="json").status_code == 400
 
 
-def test_retrieve_passes_every_key_of_describe_execution_through(admin_client, machine, monkeypatch):
-    execution = engine.start_execution("hello")
-    described = engine.describe_execution
-
-    def with_variables(execution):  # as issue #7 will add "variables"
-        return {**described(execution), "variables": {"x": 1}}
-
-    monkeypatch.setattr(engine, "describe_execution", with_variables)
-    assert admin_client.get(f"{URL}{execution.pk}/").data["variables"] == {"x": 1}
+def test_retrieve_shows_the_variables_where_the_execution_stands(admin_client, run, drain, tasks):
+    tasks["urn:django-asl:api.hold"] = lambda payload, context: None  # the task then waits for its token
+    engine.publish("assigning", {"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"customer": {"id": 7}, "tries": 1}, "Next": "Hold"},
+        "Hold": {"Type": "Task", "Resource": "urn:django-asl:api.hold.waitForTaskToken", "End": True}}})
+    created = run(admin_client.post, URL, {"state_machine": "assigning"}, format="json").data
+    drain(until_callbacks=True)
+    described = admin_client.get(f"{URL}{created['execution_id']}/").data
+    assert (described["status"], described["variables"]) == ("RUNNING", {"customer": {"id": 7}, "tries": 1})
+    assert created["variables"] == {}  # answered before the first step ran
 
 
 def test_unknown_or_malformed_ids_are_404s(admin_client, machine):
