@@ -31,7 +31,7 @@ from .asl.errors import DefinitionError
 from .asl.graph import definition_graph
 from .asl.validation import load_definition
 from .engine import (
-    cancel_batch, describe_batch, describe_execution, execution_statistics, inspect_execution, publish,
+    MAX_SOURCE_IDS, cancel_batch, describe_batch, describe_execution, execution_statistics, inspect_execution, publish,
     redrive_execution, rerun_execution, send_message, send_task_failure, send_task_success, start_batch,
     start_execution, stop_execution, validate_definition,
 )
@@ -572,15 +572,40 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
 
     # -- batch launch and changelist actions
 
-    @admin.action(description="Launch a batch from the matching executions", permissions=["start_batch"])
+    @admin.action(description="Launch a batch from the selected executions", permissions=["start_batch"])
     def launch_batch(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        """Go to the batch launch form for the changelist's current filter."""
-        if request.POST.get("select_across") != "1":
-            self.message_user(request, "A batch launches from a filter: filter the list, then choose "
-                                       "\"Select all\" matching executions.", messages.WARNING)
+        """Launch a batch from the selected rows; with "Select all", from the changelist's current filter.
+
+        Selected rows go to a confirmation form that carries their ids as hidden
+        fields and posts back to this action (as ``delete_selected`` does); the
+        batch's ``source_filter`` is then ``{"ids": [...]}``. "Select all" goes
+        to the batch launch form of the current filter, which has no bound.
+        """
+        if request.POST.get("select_across") == "1":
+            query = request.GET.urlencode()
+            return HttpResponseRedirect(self.url_of("batch_launch") + (f"?{query}" if query else ""))
+        sources = list(queryset.order_by("start_date", "pk").values_list("pk", "name")[:MAX_SOURCE_IDS + 1])
+        if len(sources) > MAX_SOURCE_IDS:
+            self.message_user(request, f"A batch takes at most {MAX_SOURCE_IDS:,} selected executions; filter "
+                                       f"the list and choose \"Select all\" instead.", messages.ERROR)
             return None
-        query = request.GET.urlencode()
-        return HttpResponseRedirect(self.url_of("batch_launch") + (f"?{query}" if query else ""))
+        form = BatchLaunchForm(request.POST if request.POST.get("confirmed") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            batch = self.start_batch_from(request, {"ids": [str(pk) for pk, _name in sources]}, form.cleaned_data)
+            if batch is not None:
+                return HttpResponseRedirect(reverse("admin:django_asl_batch_change", args=[batch.pk]))
+        hidden = [(admin.helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk, _name in sources]
+        hidden += [("action", "launch_batch"), ("select_across", "0"), ("confirmed", "yes")]
+        return self.page(request, "admin/django_asl/form.html", "Launch a batch", None, form=form,
+                         submit="Launch batch", source_names=[name for _pk, name in sources], hidden=hidden,
+                         back=self.url_of("changelist") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+
+    def start_batch_from(self, request: HttpRequest, source_filter: dict, data: dict) -> Batch | None:
+        """Start a batch from ``source_filter`` with a valid ``BatchLaunchForm``'s data; report the outcome."""
+        return run_engine(
+            request, lambda: start_batch(data["target"], source_filter, name_prefix=data["name_prefix"],
+                                         concurrency=data["concurrency"], stop_on_error=data["stop_on_error"]),
+            lambda started: f"Launched a batch of {started.total} executions.")
 
     @admin.action(description="Stop the selected running executions", permissions=["stop_execution"])
     def stop_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
@@ -606,11 +631,7 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
             return HttpResponseRedirect(self.url_of("changelist"))
         form = BatchLaunchForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            batch = run_engine(
-                request, lambda: start_batch(data["target"], source_filter, name_prefix=data["name_prefix"],
-                                             concurrency=data["concurrency"], stop_on_error=data["stop_on_error"]),
-                lambda started: f"Launched a batch of {started.total} executions.")
+            batch = self.start_batch_from(request, source_filter, form.cleaned_data)
             if batch is not None:
                 return HttpResponseRedirect(reverse("admin:django_asl_batch_change", args=[batch.pk]))
         return self.page(request, "admin/django_asl/form.html", "Launch a batch", None, form=form,
