@@ -31,9 +31,9 @@ from .asl.errors import DefinitionError
 from .asl.graph import definition_graph
 from .asl.validation import load_definition
 from .engine import (
-    MAX_SOURCE_IDS, cancel_batch, describe_batch, describe_execution, execution_statistics, inspect_execution, publish,
-    redrive_execution, rerun_execution, send_message, send_task_failure, send_task_success, start_batch,
-    start_execution, stop_execution, validate_definition,
+    MAX_SOURCE_IDS, cancel_batch, describe_batch, describe_execution, execution_statistics, execution_variables,
+    inspect_execution, publish, redrive_execution, rerun_execution, send_message, send_task_failure,
+    send_task_success, start_batch, start_execution, stop_execution, validate_definition,
 )
 from .exceptions import DjangoAslError
 from .models import Batch, BatchItem, Execution, HistoryEvent, StateMachine, StateMachineVersion, TaskToken
@@ -462,7 +462,7 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
-        """The detail page: status, JSON fields, diagram, timeline page, children, links and actions."""
+        """The detail page: status, JSON fields and variables, diagram, timeline page, children, links, actions."""
         execution = self.get_object_or_404(request, object_id)
         if not self.has_view_permission(request, execution):
             raise PermissionDenied
@@ -490,11 +490,13 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
                  "start_date", "stop_date", "parent", "redrive_count", "source_execution_id", "source_state",
                  "source_link", "chained_execution_ids"}
         waiting = list(execution.task_tokens.filter(status=TaskToken.Status.STARTED).order_by("-pk")[:10])
+        variables = execution_variables(execution)  # read from the row's cursor: no query
         return self.page(
             request, "admin/django_asl/execution/detail.html", f"Execution {execution.name}", execution,
             execution=execution, described=described,
             other_keys=[(key, pretty(value)) for key, value in described.items() if key not in known],
             input=pretty(execution.input), output=pretty(execution.output),
+            variables=pretty(variables) if variables else "",
             graph=definition_graph(execution.version.definition), inspection=inspect_execution(execution),
             timeline=timeline, event_page=page, event_pages=pages, events_total=total,
             child_page=child_page, chained=chained, waiting_tasks=waiting,

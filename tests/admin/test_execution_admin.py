@@ -115,6 +115,24 @@ def test_the_detail_page_has_a_bounded_number_of_queries_whatever_the_history(
     assert viewer.get(url("change", execution.pk), {"events": "nope"}).status_code == 200
 
 
+def test_the_detail_page_shows_the_variables_where_the_execution_stands(viewer, machines, drain,
+                                                                        django_assert_num_queries):
+    from django_asl.engine import publish
+
+    publish("assigns", {"StartAt": "Remember", "States": {
+        "Remember": {"Type": "Pass", "Assign": {"order.$": "$.order", "tries": 1}, "Next": "Ask"},
+        "Ask": {"Type": "Task", "Resource": "urn:callback.waitForTaskToken",
+                "Parameters": {"token.$": "$$.Task.Token"}, "End": True}}})
+    execution = start_execution("assigns", {"order": "A-1"}, name="assigns-1")
+    drain(until_callbacks=True)
+    with django_assert_num_queries(13):  # as many as without variables: they are in the row
+        response = viewer.get(url("change", execution.pk))
+    assert json.loads(response.context["variables"]) == {"order": "A-1", "tries": 1}
+    assert b'id="asl-variables"' in response.content and b"&quot;tries&quot;: 1" in response.content
+    none = viewer.get(url("change", start_execution("pass", {}, name="no-variables").pk))
+    assert none.context["variables"] == "" and b'id="asl-variables"' not in none.content
+
+
 def test_the_status_endpoint_returns_the_path_taken(viewer, running):
     data = viewer.get(url("status", running.pk)).json()
     assert data["status"] == "RUNNING"
