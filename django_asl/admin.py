@@ -464,8 +464,8 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
                     extra_context: dict | None = None) -> HttpResponse:
         """The detail page: status, JSON fields and variables, diagram, timeline page, children, links, actions."""
         execution = self.get_object_or_404(request, object_id)
-        if not self.has_view_permission(request, execution):
-            raise PermissionDenied
+        if request.method == "POST" or not self.has_view_permission(request, execution):
+            raise PermissionDenied  # read-only: executions change only through the actions
         execution = (Execution.objects.select_related("state_machine", "version", "parent", "source_execution")
                      .get(pk=execution.pk))
         described = describe_execution(execution)
@@ -755,12 +755,14 @@ class BatchAdmin(AslAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
-        """The batch's figures (polled while it runs) and a page of its items."""
+        """The batch's figures (polled while it runs) and a page of its items; read-only (a POST is refused)."""
         batch = self.get_object_or_404(request, object_id)
-        if not self.has_view_permission(request, batch):
+        if request.method == "POST" or not self.has_view_permission(request, batch):
             raise PermissionDenied
-        items = Paginator(BatchItem.objects.filter(batch=batch).select_related("execution", "source")
-                          .order_by("index"), 50).get_page(request.GET.get("items") or 1)
+        paginator = Paginator(BatchItem.objects.filter(batch=batch).select_related("execution", "source")
+                              .order_by("index"), 50)
+        paginator.count = batch.total  # the items are snapshotted once: no COUNT over a million of them
+        items = paginator.get_page(request.GET.get("items") or 1)
         return self.page(request, "admin/django_asl/batch/detail.html", f"Batch {batch.name_prefix}", batch,
                          batch=batch, described=describe_batch(batch), items=items,
                          status_url=self.url_of("status", batch.pk),
