@@ -1,8 +1,8 @@
 """Real-browser tests of the admin in headless Chromium (Debian's chromium and chromium-driver, via Selenium).
 
 They open the definition editor and see a validation issue, start an execution
-and watch its diagram colour as it runs, and launch batches from a filter and
-from a selected row. Screenshots go to
+and watch its diagram colour as it runs, launch batches from a filter and from
+a selected row, and see the statistics charts. Screenshots go to
 ``artifacts/screenshots/``. Without Chromium they skip, except on CI
 (``CI=true``), where they fail.
 """
@@ -178,3 +178,9 @@ def test_define_start_watch_and_batch_launch(browser, live_server, django_user_m
     wait_for(lambda: browser.find_elements("id", "asl-batch-progress"))
     picked = Batch.objects.get(name_prefix="picked")
     assert (picked.total, picked.source_filter) == (1, {"ids": [str(watched.pk)]})
+
+    # 5. The statistics page draws its charts (Chart.js, vendored).
+    browser.get(f"{live_server.url}/admin/django_asl/statemachine/{machine.pk}/statistics/?days=1&buckets=12")
+    wait_for(lambda: browser.execute_script(
+        "return typeof Chart !== 'undefined' && !!Chart.getChart('asl-chart-counts')"))
+    browser.save_screenshot(str(SCREENSHOTS / "statistics.png"))

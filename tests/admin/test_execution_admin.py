@@ -133,8 +133,9 @@ def test_the_detail_page_shows_the_variables_where_the_execution_stands(viewer, 
     assert none.context["variables"] == "" and b'id="asl-variables"' not in none.content
 
 
-def test_the_status_endpoint_returns_the_path_taken(viewer, running):
-    data = viewer.get(url("status", running.pk)).json()
+def test_the_status_endpoint_returns_the_path_taken(viewer, running, django_assert_num_queries):
+    with django_assert_num_queries(7):  # + the execution, its events (types and times), its children by path
+        data = viewer.get(url("status", running.pk)).json()
     assert data["status"] == "RUNNING"
     assert data["nodes"]["|Ask"]["status"] == "running"
 

@@ -105,10 +105,14 @@ def test_start_execution_refuses_invalid_json_and_duplicate_names(operator, mach
     assert any("already exists" in str(message) for message in response.context["messages"])
 
 
-def test_statistics_page_calls_one_query_per_bucket(viewer, failed, django_assert_num_queries):
+def test_statistics_page_makes_two_queries_per_bucket(viewer, failed, django_assert_num_queries):
     url = reverse("admin:django_asl_statemachine_statistics", args=[failed.state_machine.pk])
-    response = viewer.get(url, {"days": "2", "buckets": "4", "end": "2026-01-02 00:00"})
+    # 12 + 2 per bucket (execution_statistics' watermark and statement), at most MAX_BUCKETS (60) buckets.
+    with django_assert_num_queries(12 + 2 * 4):
+        response = viewer.get(url, {"days": "2", "buckets": "4", "end": "2026-01-02 00:00"})
     assert response.status_code == 200
+    with django_assert_num_queries(12 + 2 * 8):
+        viewer.get(url, {"days": "2", "buckets": "8", "end": "2026-01-02 00:00"})
     assert len(response.context["buckets"]) == 4
     assert response.context["total"]["statuses"]["FAILED"]["count"] == 1
     assert b"chart.umd.js" in response.content
