@@ -276,7 +276,7 @@ class StateMachineAdmin(AslAdminMixin, admin.ModelAdmin):
                          form=form, submit="Start execution")
 
     def statistics_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Status counts and p50/p95 durations per time bucket, as charts (two queries per bucket)."""
+        """Status counts and p50/p95 durations per time bucket, as charts (one or two queries per bucket)."""
         machine = self.get_object_or_404(request, object_id)
         if not self.has_view_permission(request, machine):
             raise PermissionDenied
