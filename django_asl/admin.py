@@ -31,9 +31,9 @@ from .asl.errors import DefinitionError
 from .asl.graph import definition_graph
 from .asl.validation import load_definition
 from .engine import (
-    cancel_batch, describe_batch, describe_execution, execution_statistics, inspect_execution, publish,
-    redrive_execution, rerun_execution, send_message, send_task_failure, send_task_success, start_batch,
-    start_execution, stop_execution, validate_definition,
+    MAX_SOURCE_IDS, cancel_batch, describe_batch, describe_execution, execution_statistics, execution_variables,
+    inspect_execution, publish, redrive_execution, rerun_execution, send_message, send_task_failure,
+    send_task_success, start_batch, start_execution, stop_execution, validate_definition,
 )
 from .exceptions import DjangoAslError
 from .models import Batch, BatchItem, Execution, HistoryEvent, StateMachine, StateMachineVersion, TaskToken
@@ -276,8 +276,10 @@ class StateMachineAdmin(AslAdminMixin, admin.ModelAdmin):
                          form=form, submit="Start execution")
 
     def statistics_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Status counts and p50/p95 durations per time bucket, as charts (one query per bucket)."""
+        """Status counts and p50/p95 durations per time bucket, as charts (one or two queries per bucket)."""
         machine = self.get_object_or_404(request, object_id)
+        if not self.has_view_permission(request, machine):
+            raise PermissionDenied
         form = StatisticsForm(request.GET or None)
         valid = form.is_valid()
         days, count = (form.cleaned_data["days"], form.cleaned_data["buckets"]) if valid else (7, 14)
@@ -462,10 +464,10 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
-        """The detail page: status, JSON fields, diagram, timeline page, children, links and actions."""
+        """The detail page: status, JSON fields and variables, diagram, timeline page, children, links, actions."""
         execution = self.get_object_or_404(request, object_id)
-        if not self.has_view_permission(request, execution):
-            raise PermissionDenied
+        if request.method == "POST" or not self.has_view_permission(request, execution):
+            raise PermissionDenied  # read-only: executions change only through the actions
         execution = (Execution.objects.select_related("state_machine", "version", "parent", "source_execution")
                      .get(pk=execution.pk))
         described = describe_execution(execution)
@@ -490,11 +492,13 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
                  "start_date", "stop_date", "parent", "redrive_count", "source_execution_id", "source_state",
                  "source_link", "chained_execution_ids"}
         waiting = list(execution.task_tokens.filter(status=TaskToken.Status.STARTED).order_by("-pk")[:10])
+        variables = execution_variables(execution)  # read from the row's cursor: no query
         return self.page(
             request, "admin/django_asl/execution/detail.html", f"Execution {execution.name}", execution,
             execution=execution, described=described,
             other_keys=[(key, pretty(value)) for key, value in described.items() if key not in known],
             input=pretty(execution.input), output=pretty(execution.output),
+            variables=pretty(variables) if variables else "",
             graph=definition_graph(execution.version.definition), inspection=inspect_execution(execution),
             timeline=timeline, event_page=page, event_pages=pages, events_total=total,
             child_page=child_page, chained=chained, waiting_tasks=waiting,
@@ -572,15 +576,40 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
 
     # -- batch launch and changelist actions
 
-    @admin.action(description="Launch a batch from the matching executions", permissions=["start_batch"])
+    @admin.action(description="Launch a batch from the selected executions", permissions=["start_batch"])
     def launch_batch(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
-        """Go to the batch launch form for the changelist's current filter."""
-        if request.POST.get("select_across") != "1":
-            self.message_user(request, "A batch launches from a filter: filter the list, then choose "
-                                       "\"Select all\" matching executions.", messages.WARNING)
+        """Launch a batch from the selected rows; with "Select all", from the changelist's current filter.
+
+        Selected rows go to a confirmation form that carries their ids as hidden
+        fields and posts back to this action (as ``delete_selected`` does); the
+        batch's ``source_filter`` is then ``{"ids": [...]}``. "Select all" goes
+        to the batch launch form of the current filter, which has no bound.
+        """
+        if request.POST.get("select_across") == "1":
+            query = request.GET.urlencode()
+            return HttpResponseRedirect(self.url_of("batch_launch") + (f"?{query}" if query else ""))
+        sources = list(queryset.order_by("start_date", "pk").values_list("pk", "name")[:MAX_SOURCE_IDS + 1])
+        if len(sources) > MAX_SOURCE_IDS:
+            self.message_user(request, f"A batch takes at most {MAX_SOURCE_IDS:,} selected executions; filter "
+                                       f"the list and choose \"Select all\" instead.", messages.ERROR)
             return None
-        query = request.GET.urlencode()
-        return HttpResponseRedirect(self.url_of("batch_launch") + (f"?{query}" if query else ""))
+        form = BatchLaunchForm(request.POST if request.POST.get("confirmed") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            batch = self.start_batch_from(request, {"ids": [str(pk) for pk, _name in sources]}, form.cleaned_data)
+            if batch is not None:
+                return HttpResponseRedirect(reverse("admin:django_asl_batch_change", args=[batch.pk]))
+        hidden = [(admin.helpers.ACTION_CHECKBOX_NAME, str(pk)) for pk, _name in sources]
+        hidden += [("action", "launch_batch"), ("select_across", "0"), ("confirmed", "yes")]
+        return self.page(request, "admin/django_asl/form.html", "Launch a batch", None, form=form,
+                         submit="Launch batch", source_names=[name for _pk, name in sources], hidden=hidden,
+                         back=self.url_of("changelist") + (f"?{request.GET.urlencode()}" if request.GET else ""))
+
+    def start_batch_from(self, request: HttpRequest, source_filter: dict, data: dict) -> Batch | None:
+        """Start a batch from ``source_filter`` with a valid ``BatchLaunchForm``'s data; report the outcome."""
+        return run_engine(
+            request, lambda: start_batch(data["target"], source_filter, name_prefix=data["name_prefix"],
+                                         concurrency=data["concurrency"], stop_on_error=data["stop_on_error"]),
+            lambda started: f"Launched a batch of {started.total} executions.")
 
     @admin.action(description="Stop the selected running executions", permissions=["stop_execution"])
     def stop_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
@@ -606,11 +635,7 @@ class ExecutionAdmin(UUIDOrPrefixSearch, AslAdminMixin, admin.ModelAdmin):
             return HttpResponseRedirect(self.url_of("changelist"))
         form = BatchLaunchForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            batch = run_engine(
-                request, lambda: start_batch(data["target"], source_filter, name_prefix=data["name_prefix"],
-                                             concurrency=data["concurrency"], stop_on_error=data["stop_on_error"]),
-                lambda started: f"Launched a batch of {started.total} executions.")
+            batch = self.start_batch_from(request, source_filter, form.cleaned_data)
             if batch is not None:
                 return HttpResponseRedirect(reverse("admin:django_asl_batch_change", args=[batch.pk]))
         return self.page(request, "admin/django_asl/form.html", "Launch a batch", None, form=form,
@@ -732,12 +757,14 @@ class BatchAdmin(AslAdminMixin, admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict | None = None) -> HttpResponse:
-        """The batch's figures (polled while it runs) and a page of its items."""
+        """The batch's figures (polled while it runs) and a page of its items; read-only (a POST is refused)."""
         batch = self.get_object_or_404(request, object_id)
-        if not self.has_view_permission(request, batch):
+        if request.method == "POST" or not self.has_view_permission(request, batch):
             raise PermissionDenied
-        items = Paginator(BatchItem.objects.filter(batch=batch).select_related("execution", "source")
-                          .order_by("index"), 50).get_page(request.GET.get("items") or 1)
+        paginator = Paginator(BatchItem.objects.filter(batch=batch).select_related("execution", "source")
+                              .order_by("index"), 50)
+        paginator.count = batch.total  # the items are snapshotted once: no COUNT over a million of them
+        items = paginator.get_page(request.GET.get("items") or 1)
         return self.page(request, "admin/django_asl/batch/detail.html", f"Batch {batch.name_prefix}", batch,
                          batch=batch, described=describe_batch(batch), items=items,
                          status_url=self.url_of("status", batch.pk),

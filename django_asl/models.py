@@ -171,9 +171,10 @@ class Execution(models.Model):
             models.Index(fields=["-start_date"], name="django_asl_exec_start"),
             models.Index(fields=["stop_date"], name="django_asl_exec_stop"),
             models.Index(fields=["name"], name="django_asl_exec_name"),
-            # name__startswith (the API's name_prefix, the admin's search) on PostgreSQL, whatever
-            # the database's collation; other databases ignore the operator class.
-            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="django_asl_exec_name_prefix"),
+            # Name-prefix searches (LIKE 'prefix%'): on PostgreSQL a plain index serves them only
+            # under the C collation; the pattern operator class serves them under any.
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], condition=Q(parent__isnull=True),
+                         name="django_asl_exec_name_prefix"),
             models.Index(fields=["wake_at"], condition=Q(status="RUNNING", wake_at__isnull=False),
                          name="django_asl_exec_due"),
             models.Index(fields=["source_execution"], condition=Q(source_execution__isnull=False),

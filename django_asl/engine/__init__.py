@@ -18,7 +18,9 @@ from .executions import (
     stop_execution,
     validate_definition,
 )
-from .batches import BatchNotRunning, advance_batch, cancel_batch, describe_batch, list_batches, start_batch
+from .batches import (
+    MAX_SOURCE_IDS, BatchNotRunning, advance_batch, cancel_batch, describe_batch, list_batches, start_batch,
+)
 from .callbacks import (
     ActivityDoesNotExist, ActivityInUse, InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut, create_activity,
     delete_activity, get_activity_task, list_activities, send_task_failure, send_task_heartbeat, send_task_success,
@@ -39,7 +41,7 @@ __all__ = [
     "get_execution_history", "get_handler", "list_executions", "publish", "run_task", "run_worker", "start_execution", "start_sync_execution",
     "stop_execution", "task", "validate_definition",
     "BatchNotRunning", "SourceExecutionDoesNotExist", "SourceOutputUnavailable", "advance_batch", "cancel_batch",
-    "describe_batch", "list_batches", "rerun_execution", "start_batch",
+    "describe_batch", "list_batches", "rerun_execution", "start_batch", "MAX_SOURCE_IDS",
     "execution_statistics", "execution_variables", "rebuild_statistics_rollup", "remove_from_rollup", "rollup_statistics",
     "inspect_execution", "path_taken",
     "ExecutionNotRedrivable", "redrive_execution",

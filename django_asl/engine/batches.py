@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -37,9 +38,11 @@ from .queue import enqueue
 ItemStatus = BatchItem.Status
 Status = Execution.Status
 
-#: The keys a ``source_filter`` may have: the filters of ``list_executions``.
+#: The keys a ``source_filter`` may have: the filters of ``list_executions``, and ``ids``.
 SOURCE_FILTER_KEYS = ("state_machine", "status", "started_after", "started_before", "stopped_after",
-                      "stopped_before", "name_prefix")
+                      "stopped_before", "name_prefix", "ids")
+#: The most execution ids a ``source_filter["ids"]`` may list (they are stored in the batch's row).
+MAX_SOURCE_IDS = 10_000
 _DATES = ("started_after", "started_before", "stopped_after", "stopped_before")
 #: Source executions snapshotted per INSERT.
 _CHUNK = 1000
@@ -60,8 +63,9 @@ def start_batch(target: StateMachine | str, source_filter: dict, *, name_prefix:
                 input_transformer: Callable[[Any], Any] | dict | str | None = None) -> Batch:
     """Launch one execution of ``target`` chained from each execution matching ``source_filter``.
 
-    ``source_filter`` takes the filters of ``list_executions``. The matching
-    executions (top-level only) are snapshotted now, oldest first; item ``i``
+    ``source_filter`` takes the filters of ``list_executions``, and ``ids``: a
+    list of execution ids that the sources must be among (hand-picked rows).
+    The matching executions (top-level only) are snapshotted now, oldest first; item ``i``
     becomes the execution ``f"{name_prefix}-{i}"``, at most ``concurrency``
     running at once. ``input_transformer`` is a payload template (a dict) or a
     module-level callable (or its dotted path), stored by name so that the batch
@@ -89,7 +93,7 @@ def start_batch(target: StateMachine | str, source_filter: dict, *, name_prefix:
             state_machine=machine, name_prefix=name_prefix, source_filter=stored_filter,
             source_state=source_state or "", input_transformer=stored_transformer, concurrency=concurrency,
             stop_on_error=stop_on_error, created_at=now)
-        sources = (list_executions(**filters).order_by("start_date", "pk")
+        sources = (_matching(filters).order_by("start_date", "pk")
                    .values_list("pk", flat=True).iterator(chunk_size=_CHUNK))
         total, chunk = 0, []
         for source_id in sources:
@@ -111,7 +115,7 @@ def start_batch(target: StateMachine | str, source_filter: dict, *, name_prefix:
 
 
 def _check_filter(source_filter: Any) -> tuple[dict, dict]:
-    """Return the filter as stored (JSON) and as ``list_executions`` keyword arguments.
+    """Return the filter as stored (JSON) and as keyword arguments of ``list_executions`` (plus ``ids``).
 
     Every problem is collected, then raised in one ``ValueError``.
     """
@@ -147,12 +151,46 @@ def _check_filter(source_filter: Any) -> tuple[dict, dict]:
                 problems.append(f"source_filter['name_prefix'] must be a string, not {value!r}.")
                 continue
             stored[key] = value
+        elif key == "ids":
+            ids, problem = _check_ids(value)
+            if problem:
+                problems.append(problem)
+                continue
+            stored[key] = [str(pk) for pk in ids]
+            value = ids
         filters[key] = value
     if problems:
         raise ValueError(" ".join(problems))
     if "state_machine" in filters:
         filters["state_machine"] = _state_machine(filters["state_machine"])  # StateMachineDoesNotExist
     return stored, filters
+
+
+def _check_ids(value: Any) -> tuple[list[uuid.UUID], str | None]:
+    """Return ``source_filter["ids"]`` as UUIDs in their first order, without repeats, or the problem with it."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        return [], f"source_filter['ids'] must be a list of execution ids, not {value!r}."
+    if not 1 <= len(value) <= MAX_SOURCE_IDS:
+        return [], (f"source_filter['ids'] must list 1 to {MAX_SOURCE_IDS:,} execution ids, "
+                    f"not {len(value):,}; launch a larger batch from a filter.")
+    ids, bad = {}, []
+    for pk in value:
+        try:
+            ids.setdefault(pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)), None)
+        except (TypeError, ValueError, AttributeError):
+            bad.append(pk)
+    if bad:
+        shown = ", ".join(map(repr, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        return [], f"source_filter['ids'] must hold execution ids (UUIDs); these are not: {shown}."
+    return list(ids), None
+
+
+def _matching(filters: dict) -> QuerySet:
+    """Return the executions that the checked ``filters`` of ``_check_filter`` match."""
+    filters = dict(filters)
+    ids = filters.pop("ids", None)
+    queryset = list_executions(**filters)
+    return queryset if ids is None else queryset.filter(pk__in=ids)
 
 
 def _stored_transformer(input_transformer: Any) -> dict | str | None:

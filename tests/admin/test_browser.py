@@ -1,7 +1,8 @@
 """Real-browser tests of the admin in headless Chromium (Debian's chromium and chromium-driver, via Selenium).
 
 They open the definition editor and see a validation issue, start an execution
-and watch its diagram colour as it runs, and launch a batch. Screenshots go to
+and watch its diagram colour as it runs, launch batches from a filter and from
+a selected row, and see the statistics charts. Screenshots go to
 ``artifacts/screenshots/``. Without Chromium they skip, except on CI
 (``CI=true``), where they fail.
 """
@@ -161,3 +162,25 @@ def test_define_start_watch_and_batch_launch(browser, live_server, django_user_m
     wait_for(lambda: browser.find_element("id", "asl-batch-status").text == "SUCCEEDED", timeout=15)
     assert "1 succeeded" in browser.find_element("id", "asl-batch-figures").text
     browser.save_screenshot(str(SCREENSHOTS / "batch-progress.png"))
+
+    # 4. Launch a batch from a hand-picked row: tick it, choose the action, confirm.
+    watched = Execution.objects.get(name="watched")
+    browser.get(f"{live_server.url}/admin/django_asl/execution/?state_machine__id__exact={machine.pk}")
+    browser.find_element("css selector", f"input.action-select[value='{watched.pk}']").click()
+    Select(browser.find_element("name", "action")).select_by_value("launch_batch")
+    browser.find_element("name", "index").click()
+    sources = wait_for(lambda: browser.find_elements("css selector", "#asl-batch-sources li"))
+    assert [item.text for item in sources] == ["watched"]
+    Select(browser.find_element("name", "target")).select_by_visible_text("browser-demo")
+    browser.find_element("name", "name_prefix").send_keys("picked")
+    browser.save_screenshot(str(SCREENSHOTS / "batch-from-selection.png"))
+    browser.find_element("name", "_confirm").click()
+    wait_for(lambda: browser.find_elements("id", "asl-batch-progress"))
+    picked = Batch.objects.get(name_prefix="picked")
+    assert (picked.total, picked.source_filter) == (1, {"ids": [str(watched.pk)]})
+
+    # 5. The statistics page draws its charts (Chart.js, vendored).
+    browser.get(f"{live_server.url}/admin/django_asl/statemachine/{machine.pk}/statistics/?days=1&buckets=12")
+    wait_for(lambda: browser.execute_script(
+        "return typeof Chart !== 'undefined' && !!Chart.getChart('asl-chart-counts')"))
+    browser.save_screenshot(str(SCREENSHOTS / "statistics.png"))

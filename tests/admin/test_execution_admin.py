@@ -115,8 +115,27 @@ def test_the_detail_page_has_a_bounded_number_of_queries_whatever_the_history(
     assert viewer.get(url("change", execution.pk), {"events": "nope"}).status_code == 200
 
 
-def test_the_status_endpoint_returns_the_path_taken(viewer, running):
-    data = viewer.get(url("status", running.pk)).json()
+def test_the_detail_page_shows_the_variables_where_the_execution_stands(viewer, machines, drain,
+                                                                        django_assert_num_queries):
+    from django_asl.engine import publish
+
+    publish("assigns", {"StartAt": "Remember", "States": {
+        "Remember": {"Type": "Pass", "Assign": {"order.$": "$.order", "tries": 1}, "Next": "Ask"},
+        "Ask": {"Type": "Task", "Resource": "urn:callback.waitForTaskToken",
+                "Parameters": {"token.$": "$$.Task.Token"}, "End": True}}})
+    execution = start_execution("assigns", {"order": "A-1"}, name="assigns-1")
+    drain(until_callbacks=True)
+    with django_assert_num_queries(13):  # as many as without variables: they are in the row
+        response = viewer.get(url("change", execution.pk))
+    assert json.loads(response.context["variables"]) == {"order": "A-1", "tries": 1}
+    assert b'id="asl-variables"' in response.content and b"&quot;tries&quot;: 1" in response.content
+    none = viewer.get(url("change", start_execution("pass", {}, name="no-variables").pk))
+    assert none.context["variables"] == "" and b'id="asl-variables"' not in none.content
+
+
+def test_the_status_endpoint_returns_the_path_taken(viewer, running, django_assert_num_queries):
+    with django_assert_num_queries(7):  # + the execution, its events (types and times), its children by path
+        data = viewer.get(url("status", running.pk)).json()
     assert data["status"] == "RUNNING"
     assert data["nodes"]["|Ask"]["status"] == "running"
 
@@ -202,13 +221,66 @@ def test_batch_launch_from_the_current_filter(operator, failed, machines):
     assert any("is not a date" in message for message in messages_of(bad))
 
 
-def test_the_batch_action_needs_a_filter_selection(operator, failed):
-    response = operator.post(CHANGELIST, {"action": "launch_batch", "_selected_action": [str(failed.pk)]},
-                             follow=True)
-    assert any("Select all" in message for message in messages_of(response))
+def picked_post(ids, **fields):
+    """Return the changelist POST of the batch action over the rows ``ids`` (confirmed if ``fields``)."""
+    data = {"action": "launch_batch", "_selected_action": [str(pk) for pk in ids]}
+    return {**data, "confirmed": "yes", **fields} if fields else data
+
+
+def test_the_batch_action_launches_from_the_selected_rows(operator, machines, django_assert_num_queries):
+    runs = start_many(5)
+    picked = [runs[3], runs[1]]
+    with django_assert_num_queries(9):  # session, user, permissions, the changelist's count and filter, the ids
+        confirm = operator.post(CHANGELIST, picked_post(e.pk for e in picked))
+    assert confirm.status_code == 200 and confirm.context["source_names"] == ["run-1", "run-3"]  # oldest first
+    assert b'name="_selected_action" value="%s"' % str(runs[3].pk).encode() in confirm.content
+    assert not Batch.objects.exists()
+    with django_assert_num_queries(16):  # + the target, a savepoint, the batch, its items (one INSERT)
+        response = operator.post(CHANGELIST, picked_post(
+            (e.pk for e in picked), target="pass", name_prefix="picked", concurrency="3"))
+    batch = Batch.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{batch.pk}/change/")
+    assert batch.source_filter == {"ids": [str(runs[1].pk), str(runs[3].pk)]}
+    assert list(batch.items.order_by("index").values_list("source__name", flat=True)) == ["run-1", "run-3"]
+    assert (batch.total, batch.concurrency, batch.stop_on_error) == (2, 3, False)
+
+
+def test_the_batch_action_reshows_its_form_on_bad_input_or_a_taken_prefix(operator, machines):
+    runs = start_many(2)
+    bad = operator.post(CHANGELIST, picked_post([runs[0].pk], target="pass", name_prefix="", concurrency="0"))
+    assert bad.status_code == 200 and set(bad.context["form"].errors) == {"name_prefix", "concurrency"}
+    operator.post(CHANGELIST, picked_post([runs[0].pk], target="pass", name_prefix="once", concurrency="1"))
+    taken = operator.post(CHANGELIST, picked_post([runs[1].pk], target="pass", name_prefix="once",
+                                                  concurrency="1"), follow=True)
+    assert taken.status_code == 200 and taken.context["source_names"] == ["run-1"]
+    assert any("already exists" in message for message in messages_of(taken))
+    assert Batch.objects.count() == 1
+
+
+def test_the_batch_action_takes_a_bounded_number_of_rows(operator, machines, monkeypatch):
+    from django_asl import admin as asl_admin
+
+    monkeypatch.setattr(asl_admin, "MAX_SOURCE_IDS", 2)
+    runs = start_many(3)
+    response = operator.post(CHANGELIST, picked_post([e.pk for e in runs], target="pass", name_prefix="many",
+                                                     concurrency="1"), follow=True)
+    assert any("at most 2 selected executions" in message for message in messages_of(response))
+    assert not Batch.objects.exists()
+
+
+def test_the_batch_action_with_select_all_goes_to_the_filter_form(operator, failed):
     across = operator.post(CHANGELIST + "?status__exact=FAILED", {"action": "launch_batch", "select_across": "1",
                                                                    "_selected_action": [str(failed.pk)]})
     assert across.status_code == 302 and "batch-launch/?status__exact=FAILED" in across["Location"]
+
+
+def test_the_batch_action_is_refused_without_start_batch(viewer, machines):
+    runs = start_many(1)
+    refused = viewer.post(CHANGELIST, picked_post([runs[0].pk], target="pass", name_prefix="no",
+                                                  concurrency="1"), follow=True)
+    assert refused.status_code == 200 and not Batch.objects.exists()
+    assert "launch_batch" not in refused.context["cl"].model_admin.get_actions(refused.wsgi_request)
+    assert not any("Launched" in message for message in messages_of(refused))
 
 
 def test_stop_selected_confirms_then_stops(operator, running):

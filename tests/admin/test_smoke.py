@@ -58,3 +58,16 @@ def test_a_viewer_cannot_launch_or_cancel_batches_or_add_anything(viewer, failed
                                  "/admin/django_asl/batch/nope/change/"])
 def test_unknown_objects_are_404_not_500(viewer, url):
     assert viewer.get(url).status_code in (302, 404)
+
+
+def test_a_staff_user_without_view_permissions_sees_no_page(client, failed):
+    from tests.admin.conftest import user_with
+
+    client.force_login(user_with("nobody"))
+    batch = start_batch("pass", {"state_machine": "flaky"}, name_prefix="hidden")
+    machine = failed.state_machine
+    for name, args in (("statemachine_change", [machine.pk]), ("statemachine_statistics", [machine.pk]),
+                       ("execution_changelist", []), ("execution_change", [failed.pk]),
+                       ("execution_status", [failed.pk]), ("historyevent_changelist", []),
+                       ("batch_changelist", []), ("batch_change", [batch.pk]), ("batch_status", [batch.pk])):
+        assert client.get(reverse(f"admin:django_asl_{name}", args=args)).status_code == 403, name

@@ -1,6 +1,7 @@
 """Batch launches: snapshot, concurrency, counts, every kind of end, stop_on_error, cancel, signals, the sweep."""
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import datetime
 
@@ -279,6 +280,32 @@ def test_a_batch_chains_from_a_state_through_a_template(sources, launch, run_all
     assert set(Execution.objects.filter(source_link="batch").values_list("source_state", flat=True)) == {"Check"}
 
 
+def test_a_batch_from_hand_picked_ids_launches_exactly_those(sources, launch, run_all):
+    picked = [sources[7], sources[2], sources[7], sources[3]]  # out of order, one twice, src-3 failed
+    batch = launch("target", {"ids": [str(source.pk) for source in picked[:3]] + [picked[3].pk]},
+                   name_prefix="picked", concurrency=2)
+    # Start order (oldest first), each once; the stored filter is JSON, so the batch survives a restart.
+    assert list(batch.items.order_by("index").values_list("source_id", flat=True)) == [
+        sources[2].pk, sources[3].pk, sources[7].pk]
+    batch.refresh_from_db()
+    assert batch.source_filter == {"ids": [str(sources[7].pk), str(sources[2].pk), str(sources[3].pk)]}
+    run_all(batch, limit=2)
+    assert (counts(batch)["succeeded"], counts(batch)["failed"]) == (2, 1)  # src-3 has no output to chain from
+    assert set(Execution.objects.filter(source_link="batch").values_list("source_execution_id", flat=True)) == {
+        sources[2].pk, sources[7].pk}
+
+
+def test_ids_combine_with_the_other_filters(sources, launch):
+    picked = [str(source.pk) for source in sources[:5]]
+    batch = launch("target", {"ids": picked, "status": "SUCCEEDED", "started_after": sources[1].start_date},
+                   name_prefix="combined")
+    # src-0 started before the window and src-3 failed: src-1, src-2 and src-4 remain.
+    assert list(batch.items.order_by("index").values_list("source__name", flat=True)) == ["src-1", "src-2",
+                                                                                         "src-4"]
+    unknown = launch("target", {"ids": [str(uuid.UUID(int=1))]}, name_prefix="unknown")
+    assert counts(unknown)["total"] == 0  # an id that matches no execution is like a filter that matches nothing
+
+
 def test_a_batch_matching_nothing_succeeds_at_once(sources, launch):
     finished = []
     signals.batch_finished.connect(on_finished := lambda sender, batch, **kw: finished.append(batch.status))
@@ -380,6 +407,17 @@ class Holder:
      r"source_filter\['status'\] must be one of RUNNING.*source_filter\['started_after'\] must be an aware datetime"),
     # not a dict
     ({"source_filter": [("status", "SUCCEEDED")]}, TypeError, r"source_filter must be a dict"),
+    # ids: not a list, empty, too many, not UUIDs (each bad one named, five at most)
+    ({"source_filter": {"ids": "0c5f3a52-2f38-4d1e-9c55-0e4f3f0d8a11"}}, ValueError,
+     r"source_filter\['ids'\] must be a list of execution ids, not '0c5f"),
+    ({"source_filter": {"ids": []}}, ValueError, r"must list 1 to 10,000 execution ids, not 0; launch a larger"),
+    ({"source_filter": {"ids": [str(uuid.UUID(int=n)) for n in range(10_001)]}}, ValueError,
+     r"must list 1 to 10,000 execution ids, not 10,001"),
+    ({"source_filter": {"ids": [str(uuid.UUID(int=1)), "nope", 3, None, "a", "b", "c"]}}, ValueError,
+     r"must hold execution ids \(UUIDs\); these are not: 'nope', 3, None, 'a', 'b' and 1 more\.$"),
+    # a bad id and a bad status: both reported at once
+    ({"source_filter": {"ids": ["nope"], "status": "DONE"}}, ValueError,
+     r"source_filter\['ids'\] must hold execution ids .* source_filter\['status'\] must be one of"),
     # a state machine that does not exist
     ({"source_filter": {"state_machine": "nowhere"}}, StateMachineDoesNotExist, r"no state machine named 'nowhere'"),
     # a name prefix too long for 80-character execution names

@@ -119,7 +119,11 @@
       status.className = "asl-status asl-" + batch.status.toLowerCase();
       return batch.status === "RUNNING";
     }
-    if (show(readJson("asl-batch"))) { poll(box.getAttribute("data-status-url"), show); }
+    if (show(readJson("asl-batch"))) { poll(box.getAttribute("data-status-url"), function (batch) {
+      var running = show(batch);
+      if (!running) { window.location.reload(); }  // the figures table, items and the Cancel link change
+      return running;
+    }); }
   }
 
   function charts() {
