@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from ..asl.states.base import payload_size
 from ..conf import asl_settings
+from ..engine import MAX_SOURCE_IDS
 from ..models import Batch, Execution, StateMachine
 
 NAME_LENGTH = 80
@@ -273,12 +274,21 @@ class HistoryPageSerializer(serializers.Serializer):
 # -- batches ------------------------------------------------------------------------------------
 
 
+class BatchSourceFilterSerializer(SourceFilterSerializer):
+    """The executions a batch chains from: the execution list's filters, and hand-picked ids."""
+
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, min_length=1,
+                                max_length=MAX_SOURCE_IDS,
+                                help_text=f"Only these executions (1 to {MAX_SOURCE_IDS:,} ids), combined with the "
+                                          f"other filters.")
+
+
 class BatchCreateSerializer(serializers.Serializer):
     """A batch: one execution of ``state_machine`` chained from each execution matching ``source_filter``."""
 
     state_machine = name_field()
-    source_filter = SourceFilterSerializer(help_text="Which executions to chain from: filters as for the "
-                                                     "execution list (dates as ISO 8601 text).")
+    source_filter = BatchSourceFilterSerializer(help_text="Which executions to chain from: filters as for the "
+                                                          "execution list (dates as ISO 8601 text), or ids.")
     name_prefix = serializers.CharField(min_length=1, max_length=40)
     concurrency = serializers.IntegerField(min_value=1, max_value=10_000, default=10)
     stop_on_error = serializers.BooleanField(default=False)
@@ -290,10 +300,11 @@ class BatchCreateSerializer(serializers.Serializer):
 
 
     def validate_source_filter(self, value: dict) -> dict:
-        unknown = sorted(set(self.initial_data.get("source_filter") or {}) - set(SourceFilterSerializer().fields))
+        known = BatchSourceFilterSerializer().fields
+        unknown = sorted(set(self.initial_data.get("source_filter") or {}) - set(known))
         if unknown:
             raise serializers.ValidationError(f"Unknown filter(s) {', '.join(map(repr, unknown))}; the filters are "
-                                              f"{', '.join(SourceFilterSerializer().fields)}.")
+                                              f"{', '.join(known)}.")
         return value
 
 

@@ -42,6 +42,32 @@ def test_dates_in_the_filter_are_iso_8601_text(admin_client, sources):
     assert response.status_code == 201 and response.data["total"] == 0
 
 
+def test_a_batch_chains_from_hand_picked_ids(admin_client, sources, run, drain):
+    picked = [str(pk) for pk in engine.list_executions(state_machine="hello").order_by("name")
+              .values_list("pk", flat=True)[:2]]
+    body = {"state_machine": "after", "source_filter": {"ids": picked}, "name_prefix": "picked"}
+    response = run(admin_client.post, URL, body, format="json")
+    assert response.status_code == 201, response.data
+    assert (response.data["total"], sorted(response.data["source_filter"]["ids"])) == (2, sorted(picked))
+    drain()
+    chained = engine.list_executions(state_machine="after").values_list("source_execution_id", flat=True)
+    assert sorted(str(pk) for pk in chained) == sorted(picked)
+
+
+@pytest.mark.parametrize("ids, message", [
+    ([], "Ensure this field has at least 1 elements."),
+    (["not-a-uuid"], "Must be a valid UUID."),
+    ([f"00000000-0000-0000-0000-{index:012d}" for index in range(10_001)],
+     "Ensure this field has no more than 10000 elements."),
+])
+def test_bad_ids_are_refused_under_their_field(admin_client, sources, ids, message):
+    body = {"state_machine": "after", "source_filter": {"ids": ids}, "name_prefix": "picked"}
+    response = admin_client.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert message in str(response.data["source_filter"]["ids"])
+    assert not Batch.objects.exists()
+
+
 @pytest.mark.parametrize("body, field", [
     ({"source_filter": {}, "name_prefix": "b"}, "state_machine"),  # no target
     ({"state_machine": "after", "source_filter": {"colour": "red"}, "name_prefix": "b"}, "source_filter"),
