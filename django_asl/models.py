@@ -15,20 +15,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .compat import check_constraint
+
 
 def definition_digest(definition: dict) -> str:
     """Return a stable SHA-256 of a definition, independent of key order and spacing."""
     text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def check_constraint(condition: Q, name: str) -> models.CheckConstraint:
-    """Return a CheckConstraint on both Django 4.2 (``check=``) and 5.1+ (``condition=``)."""
-    import django
-
-    if django.VERSION >= (5, 1):
-        return models.CheckConstraint(condition=condition, name=name)
-    return models.CheckConstraint(check=condition, name=name)
 
 
 class StateMachine(models.Model):

@@ -5,13 +5,7 @@ import django.utils.timezone
 import uuid
 from django.db import migrations, models
 
-import django
-
-
-def check_constraint(condition, name):
-    """Build a CheckConstraint on Django 4.2 (``check=``) and 5.1+ (``condition=``)."""
-    keyword = "condition" if django.VERSION >= (5, 1) else "check"
-    return models.CheckConstraint(**{keyword: condition, "name": name})
+from django_asl.compat import check_constraint
 
 
 class Migration(migrations.Migration):

@@ -5,6 +5,8 @@ import django.utils.timezone
 import uuid
 from django.db import migrations, models
 
+from django_asl.compat import check_constraint
+
 
 class Migration(migrations.Migration):
 
@@ -183,11 +185,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='batch',
-            constraint=models.CheckConstraint(condition=models.Q(('concurrency__gte', 1)), name='django_asl_batch_concurrency_positive'),
+            constraint=check_constraint(models.Q(('concurrency__gte', 1)), name='django_asl_batch_concurrency_positive'),
         ),
         migrations.AddConstraint(
             model_name='batch',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'])), name='django_asl_batch_status_valid'),
+            constraint=check_constraint(models.Q(('status__in', ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'])), name='django_asl_batch_status_valid'),
         ),
         migrations.AddIndex(
             model_name='batchitem',
@@ -219,10 +221,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='tasktoken',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['SCHEDULED', 'STARTED', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CLOSED'])), name='django_asl_tasktoken_status_valid'),
+            constraint=check_constraint(models.Q(('status__in', ['SCHEDULED', 'STARTED', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CLOSED'])), name='django_asl_tasktoken_status_valid'),
         ),
         migrations.AddConstraint(
             model_name='tasktoken',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'SCHEDULED'), ('token__isnull', False), _connector='OR'), name='django_asl_tasktoken_issued'),
+            constraint=check_constraint(models.Q(('status', 'SCHEDULED'), ('token__isnull', False), _connector='OR'), name='django_asl_tasktoken_issued'),
         ),
     ]

@@ -10,6 +10,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from django_asl.compat import check_constraint
+
 
 def create_watermark(apps, schema_editor):
     apps.get_model("django_asl", "StatisticsRollup").objects.using(schema_editor.connection.alias).get_or_create(pk=1)
@@ -37,7 +39,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('id', 1)), name='django_asl_statisticsrollup_single')],
+                'constraints': [check_constraint(models.Q(('id', 1)), name='django_asl_statisticsrollup_single')],
             },
         ),
         migrations.CreateModel(

@@ -1,6 +1,7 @@
 """HistoryEventAdmin: read-only for everyone (a superuser too), searched by execution id, never counted whole."""
 from __future__ import annotations
 
+import django
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
@@ -78,5 +79,6 @@ def test_the_changelist_query_count_does_not_grow_and_never_counts_the_table(
 
 def test_the_change_page_has_a_pinned_query_count(viewer, failed, django_assert_num_queries):
     event = failed.history.order_by("-sequence").first()
-    with django_assert_num_queries(6):
+    # Before Django 5.0 the admin's change form ran a GET in a transaction too: a savepoint and its release.
+    with django_assert_num_queries(6 if django.VERSION >= (5, 0) else 8):
         assert viewer.get(url("change", event.pk)).status_code == 200
