@@ -41,6 +41,7 @@ LAYERS = {
     "conf": "base",
     "signals": "base",
     "exceptions": "base",
+    "compat": "base",  # what differs between the supported Django versions
     "checks": "checks",
     "apps": "apps",
     "migrations": "migrations",
